@@ -1,0 +1,3 @@
+module github.com/shardlog/shardlog
+
+go 1.25.0
