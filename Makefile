@@ -1,0 +1,37 @@
+# shardlog — build, test, lint and benchmark.
+#
+# Tools are pinned and run through `go run`, so nobody installs them by hand.
+BENCHSTAT   := go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+STATICCHECK := go run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+BENCH_CPU   ?= 1,2
+BENCH_COUNT ?= 10
+BENCH_TIME  ?= 500ms
+OUT         ?= bench-out
+
+.PHONY: all test lint bench benchstat run
+
+all: lint test
+
+## test: every package with the race detector, the torture suite included.
+test:
+	go test -race -count=1 ./...
+
+## lint: formatting, go vet and staticcheck.
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	go vet ./...
+	$(STATICCHECK) ./...
+
+## bench: every benchmark once, with allocations.
+bench:
+	go test -run '^$$' -bench . -benchmem ./...
+
+## benchstat: the ring's mutex twin against the lock-free ring,
+## $(BENCH_COUNT) runs each at -cpu $(BENCH_CPU), compared by benchstat.
+benchstat:
+	@mkdir -p $(OUT)
+	go test -run '^$$' -bench 'BenchmarkRing/impl=mutex' -benchmem -count $(BENCH_COUNT) -benchtime $(BENCH_TIME) -cpu $(BENCH_CPU) ./ring | tee $(OUT)/mutex.txt
+	go test -run '^$$' -bench 'BenchmarkRing/impl=lockfree' -benchmem -count $(BENCH_COUNT) -benchtime $(BENCH_TIME) -cpu $(BENCH_CPU) ./ring | tee $(OUT)/lockfree.txt
+	$(BENCHSTAT) -ignore /impl $(OUT)/mutex.txt $(OUT)/lockfree.txt

@@ -1,0 +1,221 @@
+package ring
+
+import (
+	"context"
+	"fmt"
+	"math/bits"
+	"runtime"
+)
+
+// Policy says what an enqueue does when its shard is full.
+type Policy uint8
+
+const (
+	// DropOldest evicts the oldest unconsumed entry of the shard to make
+	// room (the original design's behaviour). The consumer learns exactly
+	// how many entries it lost from Drain.
+	DropOldest Policy = iota
+	// DropNewest refuses the new entry.
+	DropNewest
+	// Block waits for space until the context is done or the queue closes,
+	// parking the goroutine rather than spinning.
+	Block
+)
+
+func (p Policy) String() string {
+	switch p {
+	case DropOldest:
+		return "drop-oldest"
+	case DropNewest:
+		return "drop-newest"
+	case Block:
+		return "block"
+	}
+	return fmt.Sprintf("Policy(%d)", uint8(p))
+}
+
+// ParsePolicy reads a policy written by String.
+func ParsePolicy(s string) (Policy, error) {
+	for _, p := range []Policy{DropOldest, DropNewest, Block} {
+		if p.String() == s {
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("ring: unknown policy %q (want drop-oldest, drop-newest or block)", s)
+}
+
+// Status is the outcome of one enqueue.
+type Status uint8
+
+const (
+	// Accepted: the entry is in the queue. Result.Evicted says how many
+	// older entries were evicted to make room for it (DropOldest only).
+	Accepted Status = iota
+	// Refused: the shard was full and the policy is DropNewest.
+	Refused
+	// Canceled: the policy is Block and the context was done first.
+	Canceled
+	// Closed: the queue was closed; the entry was not stored.
+	Closed
+)
+
+func (s Status) String() string {
+	switch s {
+	case Accepted:
+		return "accepted"
+	case Refused:
+		return "refused"
+	case Canceled:
+		return "canceled"
+	case Closed:
+		return "closed"
+	}
+	return fmt.Sprintf("Status(%d)", uint8(s))
+}
+
+// Result is the outcome of one enqueue, exact enough for the caller to
+// account for every entry: one Result per attempt, and Evicted counts the
+// entries this attempt displaced.
+type Result struct {
+	Shard   int    // the shard the entry went to (or would have)
+	Evicted uint32 // entries evicted to make room (Accepted + DropOldest)
+	Status  Status
+}
+
+// Stats are the counters of one shard. Positions are 64-bit sequence
+// numbers that start at an arbitrary value and wrap around; use
+// differences, not absolute values.
+type Stats struct {
+	Produced uint64 // position after the last claimed slot
+	Consumed uint64 // position after the last slot drained or evicted
+	Evicted  uint64 // entries evicted by DropOldest
+	Refused  uint64 // enqueues refused by DropNewest
+	Canceled uint64 // Block enqueues whose context ended first
+}
+
+// Queue is what both variants offer; the engine can run on either.
+//
+// Roles: any number of producers call Enqueue concurrently. Each shard has
+// exactly one consumer, which alone calls Drain for that shard; Drain of
+// different shards may run concurrently. Depth, Stats, Produced, Consumed
+// and Notify may be called by anyone at any time.
+//
+// The engine calls the concrete types, not this interface, on its hot
+// path: a call through an interface makes the fill callback escape to the
+// heap, which costs an allocation per call.
+type Queue[T any] interface {
+	// Enqueue claims a slot on the caller's shard and calls fill with a
+	// pointer to it; fill writes the entry in place and must not keep the
+	// pointer. fill runs only when the outcome is Accepted. ctx matters
+	// only for Block.
+	Enqueue(ctx context.Context, p Policy, fill func(*T)) Result
+	// Drain moves up to len(dst) entries of shard, oldest first, into
+	// dst, and returns how many it moved and how many entries were evicted
+	// from this shard since the previous Drain (the entries the consumer
+	// will never see). Slots are cleared so they keep nothing alive.
+	Drain(shard int, dst []T) (n int, lost uint64)
+	// Depth is the number of entries waiting in shard (a snapshot).
+	Depth(shard int) int
+	// Produced and Consumed are the shard's claim and release positions:
+	// every entry claimed before a load of Produced has been drained or
+	// evicted once Consumed has reached that value. The engine's
+	// watermarks are built on this.
+	Produced(shard int) uint64
+	Consumed(shard int) uint64
+	// Notify returns a channel that receives a value when a producer
+	// finds shard full, so a consumer that sleeps between drains can wake
+	// early instead of letting entries be dropped.
+	Notify(shard int) <-chan struct{}
+	// Stats returns the counters of shard.
+	Stats(shard int) Stats
+	// Shards is the number of shards; Capacity the slots per shard.
+	Shards() int
+	Capacity() int
+	// Close refuses all later enqueues with Closed and wakes blocked
+	// producers. Entries already accepted stay to be drained. Every
+	// enqueue that returned Accepted is in the queue: after Close, a
+	// consumer that drains until Consumed reaches Produced has seen them
+	// all.
+	Close()
+}
+
+// ShardChoice says how a producer picks its shard.
+type ShardChoice uint8
+
+const (
+	// PerProcessor keeps a goroutine on the shard of the processor (P) it
+	// runs on, through a sync.Pool of shard tokens: pools are per-P, so
+	// a P gets back the token it put. The default.
+	PerProcessor ShardChoice = iota
+	// Random picks a shard at random for every enqueue; the baseline the
+	// default is measured against (docs/bench/ring.md).
+	Random
+)
+
+// Config configures a queue. The zero value is valid: GOMAXPROCS shards
+// (rounded up to a power of two), 1024 slots each, shard per processor.
+type Config[T any] struct {
+	// Shards is the number of shards, a power of two; 0 means GOMAXPROCS
+	// rounded up to a power of two.
+	Shards int
+	// Capacity is the number of slots per shard, a power of two >= 2; 0
+	// means DefaultCapacity.
+	Capacity int
+	// ShardChoice picks the shard-selection strategy.
+	ShardChoice ShardChoice
+	// OnEvict, if set, is called by a producer that evicts an entry under
+	// DropOldest, with the entry still in its slot (owned by that producer
+	// for the duration of the call), before the slot is cleared. The
+	// engine uses it to account for evicted events per sink and to return
+	// their memory budget. It must be quick and must not enqueue.
+	OnEvict func(shard int, v *T)
+
+	// startSeq sets the initial position of every shard (tests of
+	// wrap-around start near 2^64).
+	startSeq uint64
+}
+
+// DefaultCapacity is the number of slots per shard when Config.Capacity is 0.
+const DefaultCapacity = 1024
+
+// maxCapacity bounds a shard so slot arithmetic cannot overflow and a typo
+// cannot allocate the machine away.
+const maxCapacity = 1 << 24
+
+// resolve validates c and fills its defaults. Errors name the field.
+func (c Config[T]) resolve() (Config[T], error) {
+	if c.Shards < 0 || (c.Shards > 0 && !isPow2(c.Shards)) {
+		return c, fmt.Errorf("ring: Shards must be a power of two > 0 (or 0 for the default), got %d", c.Shards)
+	}
+	if c.Shards > 1<<16 {
+		return c, fmt.Errorf("ring: Shards must be at most %d, got %d", 1<<16, c.Shards)
+	}
+	if c.Capacity < 0 || c.Capacity == 1 || (c.Capacity > 0 && !isPow2(c.Capacity)) {
+		return c, fmt.Errorf("ring: Capacity must be a power of two >= 2 (or 0 for the default), got %d", c.Capacity)
+	}
+	if c.Capacity > maxCapacity {
+		return c, fmt.Errorf("ring: Capacity must be at most %d, got %d", maxCapacity, c.Capacity)
+	}
+	if c.ShardChoice > Random {
+		return c, fmt.Errorf("ring: unknown ShardChoice %d", c.ShardChoice)
+	}
+	if c.Shards == 0 {
+		c.Shards = DefaultShards()
+	}
+	if c.Capacity == 0 {
+		c.Capacity = DefaultCapacity
+	}
+	return c, nil
+}
+
+// DefaultShards is GOMAXPROCS rounded up to a power of two.
+func DefaultShards() int { return ceilPow2(runtime.GOMAXPROCS(0)) }
+
+func isPow2(n int) bool { return n > 0 && n&(n-1) == 0 }
+
+func ceilPow2(n int) int {
+	if n <= 1 {
+		return 1
+	}
+	return 1 << bits.Len(uint(n-1))
+}

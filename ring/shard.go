@@ -1,0 +1,313 @@
+package ring
+
+import (
+	"context"
+	"runtime"
+	"sync/atomic"
+)
+
+// slot holds one entry and the sequence number that hands it between the
+// parties. For position p (p mod capacity = the slot's index):
+//
+//	seq == p        free: the producer that claims p may write it
+//	seq == p+1      published: the entry at p may be consumed
+//	seq == p+cap    released: free for position p+cap, one lap later
+//
+// dead marks an entry whose producer claimed the slot after the queue was
+// closed (see Enqueue); the consumer skips it.
+type slot[T any] struct {
+	seq  atomic.Uint64
+	dead bool
+	val  T
+}
+
+// shard is one bounded multi-producer single-consumer FIFO.
+//
+// The algorithm is D. Vyukov's bounded queue with a sequence number per slot
+// (as in E. Rigtorp's MPMCQueue and xsync's MPMCQueueOf), specialised here:
+//
+//   - Producers claim position p with a CAS on tail once the slot's seq
+//     says it is free for p, write the entry, and publish it by storing
+//     seq = p+1. The store is the only thing that publishes the entry: a
+//     consumer that loads seq == p+1 (Go atomics are sequentially
+//     consistent, so the load synchronizes with the store) sees the whole
+//     entry.
+//   - The consumer claims a batch of k consecutive published positions
+//     with one CAS of head from h to h+k, copies the entries out, clears
+//     the slots, and releases each by storing seq = p+cap. The producer of
+//     the next lap loads that value before writing, so its writes happen
+//     after the consumer's reads.
+//   - Under DropOldest a full shard is made room in by a producer acting
+//     as a consumer of one entry: the same CAS on head (which is why head
+//     is CASed, not stored, by the consumer), the OnEvict hook while it
+//     owns the slot, then the release store. Counted in evicted, which
+//     the consumer reads to learn exactly what it lost.
+//
+// Positions are 64-bit and compared by signed difference, so they survive
+// wrap-around. tail and head never run more than cap apart.
+//
+// Progress: producers never wait for each other except by retrying a
+// failed CAS, and never wait for the consumer unless the shard is full.
+// As with any slot-sequence queue, a producer descheduled between its claim
+// and its publish holds up the consumer at that slot (the entries behind it
+// wait; nothing is lost), and a full shard's producer waits for the
+// consumer to finish releasing the slot it needs.
+type shard[T any] struct {
+	// Read-only after construction.
+	slots   []slot[T]
+	mask    uint64
+	cap     uint64
+	index   int
+	onEvict func(int, *T)
+	space   chan struct{} // a waiting Block producer's wake-up (cap 1)
+	wake    chan struct{} // the consumer's wake-up when full (cap 1)
+	_       pad
+
+	tail atomic.Uint64 // next position to claim; CASed by producers
+	_    pad
+
+	head        atomic.Uint64 // next position to consume; CASed by the consumer and evictors
+	seenEvicted uint64        // consumer-private: evicted as of the last Drain
+	_           pad
+
+	// Overflow-path counters: written only when the shard is full, so the
+	// common path never touches this line.
+	evicted  atomic.Uint64
+	refused  atomic.Uint64
+	canceled atomic.Uint64
+	waiters  atomic.Int32 // Block producers parked on space
+	_        pad
+}
+
+func (s *shard[T]) init(index, capacity int, start uint64, onEvict func(int, *T)) {
+	s.slots = make([]slot[T], capacity)
+	s.mask = uint64(capacity - 1)
+	s.cap = uint64(capacity)
+	s.index = index
+	s.onEvict = onEvict
+	s.space = make(chan struct{}, 1)
+	s.wake = make(chan struct{}, 1)
+	for i := range s.slots {
+		// Slot i is free for the first position p >= start with p mod cap == i.
+		p := start + (uint64(i)-start)&s.mask
+		s.slots[i].seq.Store(p)
+	}
+	s.tail.Store(start)
+	s.head.Store(start)
+}
+
+// enqueue runs one producer's attempt on this shard; see Queue.Enqueue.
+// closed is the queue's closed flag, done its closed channel.
+func (s *shard[T]) enqueue(ctx context.Context, p Policy, fill func(*T), closed *atomic.Bool, done <-chan struct{}) Result {
+	var evicted uint32
+	waited := false
+	for spins := 0; ; {
+		pos := s.tail.Load()
+		sl := &s.slots[pos&s.mask]
+		seq := sl.seq.Load()
+		switch d := int64(seq - pos); {
+		case d == 0:
+			if !s.tail.CompareAndSwap(pos, pos+1) {
+				continue // another producer took pos
+			}
+			// Close may have happened between our last check and the
+			// claim. Checking after the claim makes Close exact: a consumer
+			// that loads Produced after Close sees every position whose
+			// producer saw the queue open (see Ring.Close).
+			if closed.Load() {
+				sl.dead = true
+				sl.seq.Store(pos + 1)
+				return Result{Shard: s.index, Evicted: evicted, Status: Closed}
+			}
+			fill(&sl.val)
+			sl.seq.Store(pos + 1)
+			if waited {
+				s.passBaton(pos + 1)
+			}
+			return Result{Shard: s.index, Evicted: evicted, Status: Accepted}
+		case d > 0:
+			continue // tail moved on since we loaded it
+		}
+		// d < 0: the slot still holds the entry from one lap ago.
+		if closed.Load() {
+			return Result{Shard: s.index, Evicted: evicted, Status: Closed}
+		}
+		oldest := pos - s.cap
+		if h := s.head.Load(); h != oldest {
+			// Not full: the consumer (or an evictor) has claimed the old
+			// entry and is releasing it, or we are behind. Wait briefly.
+			backoff(&spins)
+			continue
+		}
+		s.nudge()
+		switch p {
+		case DropNewest:
+			s.refused.Add(1)
+			return Result{Shard: s.index, Status: Refused}
+		case DropOldest:
+			switch s.evict(oldest) {
+			case evictedLive:
+				if evicted < ^uint32(0) {
+					evicted++
+				}
+			case evictBusy:
+				backoff(&spins)
+			}
+		case Block:
+			switch s.waitForSpace(ctx, pos, done) {
+			case Canceled:
+				s.canceled.Add(1)
+				return Result{Shard: s.index, Status: Canceled}
+			case Closed:
+				return Result{Shard: s.index, Status: Closed}
+			}
+			waited = true
+			spins = 0
+		}
+	}
+}
+
+type evictOutcome uint8
+
+const (
+	evictedLive evictOutcome = iota // evicted a real entry
+	evictedDead                     // freed a slot whose entry was dead
+	evictLost                       // someone else moved head first
+	evictBusy                       // the oldest entry is not yet published
+)
+
+// evict removes the entry at position h (the current head) on behalf of a
+// DropOldest producer.
+func (s *shard[T]) evict(h uint64) evictOutcome {
+	sl := &s.slots[h&s.mask]
+	if sl.seq.Load() != h+1 {
+		return evictBusy // its producer has not published it yet
+	}
+	if !s.head.CompareAndSwap(h, h+1) {
+		return evictLost
+	}
+	// We own position h until the release store below.
+	out := evictedDead
+	if !sl.dead {
+		out = evictedLive
+		if s.onEvict != nil {
+			s.onEvict(s.index, &sl.val)
+		}
+		s.evicted.Add(1)
+	}
+	var zero T
+	sl.val, sl.dead = zero, false
+	sl.seq.Store(h + s.cap)
+	return out
+}
+
+// drain is Queue.Drain for this shard; only the shard's consumer calls it.
+func (s *shard[T]) drain(dst []T) (n int, lost uint64) {
+	for n < len(dst) {
+		h := s.head.Load()
+		// Count the published run at h, up to the room left in dst.
+		k := uint64(0)
+		for room := uint64(len(dst) - n); k < room; k++ {
+			if s.slots[(h+k)&s.mask].seq.Load() != h+k+1 {
+				break
+			}
+		}
+		if k == 0 {
+			break
+		}
+		if !s.head.CompareAndSwap(h, h+k) {
+			continue // an evictor took the oldest entry; recount
+		}
+		// Positions h..h+k-1 are ours until released.
+		var zero T
+		for i := uint64(0); i < k; i++ {
+			sl := &s.slots[(h+i)&s.mask]
+			if !sl.dead {
+				dst[n] = sl.val
+				n++
+			}
+			sl.val, sl.dead = zero, false
+			sl.seq.Store(h + i + s.cap)
+		}
+	}
+	ev := s.evicted.Load()
+	lost = ev - s.seenEvicted
+	s.seenEvicted = ev
+	if s.waiters.Load() > 0 {
+		signal(s.space)
+	}
+	return n, lost
+}
+
+// depth is tail - head; head is loaded first so the difference is never
+// negative (tail only grows, and never trails head).
+func (s *shard[T]) depth() int {
+	h := s.head.Load()
+	return int(s.tail.Load() - h)
+}
+
+func (s *shard[T]) stats() Stats {
+	return Stats{
+		Consumed: s.head.Load(),
+		Produced: s.tail.Load(),
+		Evicted:  s.evicted.Load(),
+		Refused:  s.refused.Load(),
+		Canceled: s.canceled.Load(),
+	}
+}
+
+// nudge wakes a sleeping consumer: the shard is full, so draining now
+// saves entries from being dropped.
+func (s *shard[T]) nudge() { signal(s.wake) }
+
+// waitForSpace parks a Block producer until the consumer frees a slot, the
+// context ends, or the queue closes. pos is the position the producer found
+// full.
+//
+// No wake-up is lost: the producer increments waiters and then re-reads
+// head; the consumer advances head and then reads waiters. With
+// sequentially consistent atomics, either the producer sees the new head
+// (and retries at once) or the consumer sees the waiter (and signals).
+func (s *shard[T]) waitForSpace(ctx context.Context, pos uint64, done <-chan struct{}) Status {
+	s.waiters.Add(1)
+	defer s.waiters.Add(-1)
+	if s.head.Load() != pos-s.cap {
+		return Accepted // space appeared; retry
+	}
+	select {
+	case <-s.space:
+		return Accepted
+	case <-ctx.Done():
+		return Canceled
+	case <-done:
+		return Closed
+	}
+}
+
+// passBaton hands the wake-up on to the next parked producer when there is
+// still room: the consumer signals once per drain, and this lets one drain
+// that freed many slots release many producers.
+func (s *shard[T]) passBaton(tail uint64) {
+	if s.waiters.Load() > 0 && tail-s.head.Load() < s.cap {
+		signal(s.space)
+	}
+}
+
+// signal does a non-blocking send on a capacity-1 channel: one pending
+// wake-up is enough, extra ones would be redundant.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// backoff waits a little for another goroutine to finish a step that takes
+// nanoseconds (a publish or a release): a few retries, then yield the
+// processor so the goroutine we wait for can run.
+func backoff(spins *int) {
+	*spins++
+	if *spins > 4 {
+		runtime.Gosched()
+	}
+}
