@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Mutex is the original design's queue kept as a twin of Ring: each shard
@@ -39,6 +40,7 @@ type mutexShard[T any] struct {
 	closed   bool
 	index    int
 	onEvict  func(int, *T)
+	timeout  time.Duration
 	waiters  atomic.Int32
 	space    chan struct{}
 	wake     chan struct{}
@@ -65,6 +67,7 @@ func NewMutex[T any](cfg Config[T]) (*Mutex[T], error) {
 		s.head, s.tail = cfg.startSeq, cfg.startSeq
 		s.index = i
 		s.onEvict = cfg.OnEvict
+		s.timeout = cfg.BlockTimeout
 		s.space = make(chan struct{}, 1)
 		s.wake = make(chan struct{}, 1)
 	}
@@ -76,11 +79,15 @@ func (m *Mutex[T]) Enqueue(ctx context.Context, p Policy, fill func(*T)) Result 
 	return m.EnqueueShard(ctx, m.pick.pick(), p, fill)
 }
 
+// Pick returns the caller's shard, as Enqueue would choose it.
+func (m *Mutex[T]) Pick() int { return m.pick.pick() }
+
 // EnqueueShard is Enqueue on a chosen shard.
 func (m *Mutex[T]) EnqueueShard(ctx context.Context, shard int, p Policy, fill func(*T)) Result {
 	s := &m.shards[shard]
 	var evicted uint32
 	waited := false
+	var deadline <-chan time.Time
 	for {
 		s.mu.Lock()
 		if s.closed {
@@ -107,7 +114,12 @@ func (m *Mutex[T]) EnqueueShard(ctx context.Context, shard int, p Policy, fill f
 			case Block:
 				s.waiters.Add(1)
 				s.mu.Unlock()
-				st := m.wait(ctx, s)
+				if deadline == nil && s.timeout > 0 {
+					t := time.NewTimer(s.timeout)
+					defer t.Stop()
+					deadline = t.C
+				}
+				st := m.wait(ctx, s, deadline)
 				s.waiters.Add(-1)
 				if st != Accepted {
 					if st == Canceled {
@@ -135,11 +147,13 @@ func (m *Mutex[T]) EnqueueShard(ctx context.Context, shard int, p Policy, fill f
 // wait parks a Block producer. The waiter count was raised under the lock
 // that saw the shard full, and Drain reads it after freeing space under
 // the same lock, so the wake-up cannot be missed.
-func (m *Mutex[T]) wait(ctx context.Context, s *mutexShard[T]) Status {
+func (m *Mutex[T]) wait(ctx context.Context, s *mutexShard[T], deadline <-chan time.Time) Status {
 	select {
 	case <-s.space:
 		return Accepted
 	case <-ctx.Done():
+		return Canceled
+	case <-deadline:
 		return Canceled
 	case <-m.done:
 		return Closed

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/bits"
 	"runtime"
+	"time"
 )
 
 // Policy says what an enqueue does when its shard is full.
@@ -169,6 +170,10 @@ type Config[T any] struct {
 	// engine uses it to account for evicted events per sink and to return
 	// their memory budget. It must be quick and must not enqueue.
 	OnEvict func(shard int, v *T)
+	// BlockTimeout bounds how long a Block enqueue waits for space, on top
+	// of its context; 0 means the context alone decides. The timer is made
+	// only when a producer actually parks.
+	BlockTimeout time.Duration
 
 	// startSeq sets the initial position of every shard (tests of
 	// wrap-around start near 2^64).
@@ -195,6 +200,9 @@ func (c Config[T]) resolve() (Config[T], error) {
 	}
 	if c.Capacity > maxCapacity {
 		return c, fmt.Errorf("ring: Capacity must be at most %d, got %d", maxCapacity, c.Capacity)
+	}
+	if c.BlockTimeout < 0 {
+		return c, fmt.Errorf("ring: BlockTimeout must be >= 0, got %v", c.BlockTimeout)
 	}
 	if c.ShardChoice > Random {
 		return c, fmt.Errorf("ring: unknown ShardChoice %d", c.ShardChoice)

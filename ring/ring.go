@@ -42,7 +42,7 @@ func New[T any](cfg Config[T]) (*Ring[T], error) {
 		done:   make(chan struct{}),
 	}
 	for i := range r.shards {
-		r.shards[i].init(i, cfg.Capacity, cfg.startSeq, cfg.OnEvict)
+		r.shards[i].init(i, cfg.Capacity, cfg.startSeq, cfg.OnEvict, cfg.BlockTimeout)
 	}
 	return r, nil
 }
@@ -56,8 +56,11 @@ func (r *Ring[T]) Enqueue(ctx context.Context, p Policy, fill func(*T)) Result {
 	return r.shards[i].enqueue(ctx, p, fill, &r.closed, r.done)
 }
 
-// EnqueueShard is Enqueue on a chosen shard, for callers that pick shards
-// themselves (tests, and benchmarks of the shard choice).
+// Pick returns the caller's shard, as Enqueue would choose it.
+func (r *Ring[T]) Pick() int { return r.pick.pick() }
+
+// EnqueueShard is Enqueue on a chosen shard, for callers that pick the
+// shard first (the engine counts per shard inside fill) and for tests.
 func (r *Ring[T]) EnqueueShard(ctx context.Context, shard int, p Policy, fill func(*T)) Result {
 	if r.closed.Load() {
 		return Result{Shard: shard, Status: Closed}

@@ -322,3 +322,19 @@ func TestEnqueueDoesNotAllocate(t *testing.T) {
 	})
 	require.Zero(t, allocs)
 }
+
+func TestBlockTimeoutBoundsTheWait(t *testing.T) {
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			q, err := v.new(ring.Config[int]{Shards: 1, Capacity: 2, BlockTimeout: 5 * time.Millisecond})
+			require.NoError(t, err)
+			put(q, ring.Block, 1)
+			put(q, ring.Block, 2)
+			r := put(q, ring.Block, 3) // background context: only the timeout ends it
+			require.Equal(t, ring.Canceled, r.Status)
+			require.Equal(t, uint64(1), q.Stats(0).Canceled)
+			_, err = v.new(ring.Config[int]{BlockTimeout: -1})
+			require.ErrorContains(t, err, "BlockTimeout")
+		})
+	}
+}

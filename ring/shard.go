@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"sync/atomic"
+	"time"
 )
 
 // slot holds one entry and the sequence number that hands it between the
@@ -59,6 +60,7 @@ type shard[T any] struct {
 	cap     uint64
 	index   int
 	onEvict func(int, *T)
+	timeout time.Duration // Config.BlockTimeout
 	space   chan struct{} // a waiting Block producer's wake-up (cap 1)
 	wake    chan struct{} // the consumer's wake-up when full (cap 1)
 	_       pad
@@ -79,7 +81,8 @@ type shard[T any] struct {
 	_        pad
 }
 
-func (s *shard[T]) init(index, capacity int, start uint64, onEvict func(int, *T)) {
+func (s *shard[T]) init(index, capacity int, start uint64, onEvict func(int, *T), timeout time.Duration) {
+	s.timeout = timeout
 	s.slots = make([]slot[T], capacity)
 	s.mask = uint64(capacity - 1)
 	s.cap = uint64(capacity)
@@ -101,6 +104,7 @@ func (s *shard[T]) init(index, capacity int, start uint64, onEvict func(int, *T)
 func (s *shard[T]) enqueue(ctx context.Context, p Policy, fill func(*T), closed *atomic.Bool, done <-chan struct{}) Result {
 	var evicted uint32
 	waited := false
+	var deadline <-chan time.Time // made when a Block producer first parks
 	for spins := 0; ; {
 		pos := s.tail.Load()
 		sl := &s.slots[pos&s.mask]
@@ -154,7 +158,12 @@ func (s *shard[T]) enqueue(ctx context.Context, p Policy, fill func(*T), closed 
 				backoff(&spins)
 			}
 		case Block:
-			switch s.waitForSpace(ctx, pos, done) {
+			if deadline == nil && s.timeout > 0 {
+				t := time.NewTimer(s.timeout)
+				defer t.Stop()
+				deadline = t.C
+			}
+			switch s.waitForSpace(ctx, pos, done, deadline) {
 			case Canceled:
 				s.canceled.Add(1)
 				return Result{Shard: s.index, Status: Canceled}
@@ -268,7 +277,7 @@ func (s *shard[T]) nudge() { signal(s.wake) }
 // head; the consumer advances head and then reads waiters. With
 // sequentially consistent atomics, either the producer sees the new head
 // (and retries at once) or the consumer sees the waiter (and signals).
-func (s *shard[T]) waitForSpace(ctx context.Context, pos uint64, done <-chan struct{}) Status {
+func (s *shard[T]) waitForSpace(ctx context.Context, pos uint64, done <-chan struct{}, deadline <-chan time.Time) Status {
 	s.waiters.Add(1)
 	defer s.waiters.Add(-1)
 	if s.head.Load() != pos-s.cap {
@@ -278,6 +287,8 @@ func (s *shard[T]) waitForSpace(ctx context.Context, pos uint64, done <-chan str
 	case <-s.space:
 		return Accepted
 	case <-ctx.Done():
+		return Canceled
+	case <-deadline:
 		return Canceled
 	case <-done:
 		return Closed

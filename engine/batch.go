@@ -1,0 +1,105 @@
+package engine
+
+import (
+	"sync/atomic"
+
+	"github.com/shardlog/shardlog/engine/event"
+)
+
+// batch is what a flusher hands to sink writers: the events it drained in
+// one go, sorted by Mono through order, with each event's encoding for
+// every distinct encoder, shared by reference among the sinks.
+//
+// Ownership: the flusher fills a batch alone, then publishes it by pushing
+// it to lanes; from then on it is read-only until the last sink writer
+// drops its reference, which returns it to its shard's free list.
+type batch struct {
+	shard  int
+	events []event.Event
+	n      int
+	order  []uint16 // event indexes sorted by Mono
+	class  []uint8  // level class per event; filteredClass if filtered
+	lines  []encoded
+	refs   atomic.Int32
+	home   chan *batch // the shard's free list
+}
+
+// filteredClass marks an event rejected by a filter: no sink receives it.
+const filteredClass = 0xff
+
+// encoded holds one encoder's output for a batch: event i's line is
+// buf[off[i]:off[i+1]], empty when no sink needed it.
+type encoded struct {
+	buf []byte
+	off []int32
+}
+
+// maxRetainedLineBuf caps the encode buffer a batch keeps between uses, so
+// one burst of huge events does not pin memory for ever.
+const maxRetainedLineBuf = 4 << 20
+
+func newBatch(shard, size, encoders int, home chan *batch) *batch {
+	b := &batch{
+		shard:  shard,
+		events: make([]event.Event, size),
+		order:  make([]uint16, 0, size),
+		class:  make([]uint8, size),
+		lines:  make([]encoded, encoders),
+		home:   home,
+	}
+	for i := range b.lines {
+		b.lines[i].off = make([]int32, size+1)
+	}
+	return b
+}
+
+// line returns event i's encoding by encoder enc.
+func (b *batch) line(enc, i int) []byte {
+	l := &b.lines[enc]
+	return l.buf[l.off[i]:l.off[i+1]]
+}
+
+// release drops one reference; the last one clears the batch and returns
+// it to its shard.
+func (b *batch) release() {
+	if b.refs.Add(-1) != 0 {
+		return
+	}
+	for i := 0; i < b.n; i++ {
+		b.events[i].Reset() // keep nothing alive
+	}
+	b.n = 0
+	b.order = b.order[:0]
+	for i := range b.lines {
+		if cap(b.lines[i].buf) > maxRetainedLineBuf {
+			b.lines[i].buf = nil
+		}
+		b.lines[i].buf = b.lines[i].buf[:0]
+	}
+	select {
+	case b.home <- b:
+	default: // the free list is full (cannot happen when sized right); let GC have it
+	}
+}
+
+// sortByMono orders the batch's events by Mono. Events of one goroutine are
+// already in order, and different goroutines' events are out of order only
+// within the few nanoseconds between claiming a slot and reading the clock,
+// so insertion sort runs in close to linear time.
+func (b *batch) sortByMono() {
+	o := b.order[:0]
+	for i := 0; i < b.n; i++ {
+		o = append(o, uint16(i))
+	}
+	for i := 1; i < len(o); i++ {
+		x := o[i]
+		m := b.events[x].Mono
+		j := i
+		for j > 0 && b.events[o[j-1]].Mono > m {
+			o[j] = o[j-1]
+			j--
+		}
+		o[j] = x
+	}
+	b.order = o
+}

@@ -1,0 +1,295 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/ring"
+	"github.com/shardlog/shardlog/sinks"
+)
+
+// Engine owns the queue, the flushers and the sink writers. Create it with
+// New, log through its Logger, and end it with Shutdown. All methods are
+// safe for concurrent use.
+type Engine struct {
+	cfg     config
+	level   *event.LevelVar
+	classes levelClasses
+	rules   []policyRule // sorted by min, highest first
+	epoch   time.Time
+
+	// Exactly one of lf and mq is set; the hot path calls the concrete
+	// type (an interface call would make the fill closure escape).
+	lf *ring.Ring[event.Event]
+	mq *ring.Mutex[event.Event]
+	q  ring.Queue[event.Event]
+
+	counters []*shardCounters
+	flushers []*flusher
+	writers  []*sinkWriter
+	encoders []sinks.Encoder // distinct encoders used by sinks
+
+	errs errorReporter
+	root *Logger
+
+	state        atomic.Int32 // stateRunning, stateClosing, stateClosed
+	shutdownOnce sync.Once
+	shutdownDone chan struct{}
+	report       Report
+	reportErr    error
+	flusherWG    sync.WaitGroup
+}
+
+const (
+	stateRunning int32 = iota
+	stateClosing
+	stateClosed
+)
+
+// New builds an engine from options and starts its goroutines: one flusher
+// per shard and one writer per sink. Invalid options are refused with an
+// error that names the option and the value; New never panics on bad
+// configuration.
+func New(opts ...Option) (*Engine, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("engine: nil Option")
+		}
+		o.apply(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.level == nil {
+		cfg.level = new(event.LevelVar) // LevelInfo
+	}
+	e := &Engine{
+		cfg:          cfg,
+		level:        cfg.level,
+		classes:      newLevelClasses(cfg.sinks),
+		epoch:        time.Now(),
+		shutdownDone: make(chan struct{}),
+	}
+	e.errs.init(cfg.onError)
+	e.rules = slices.Clone(cfg.rules)
+	slices.SortStableFunc(e.rules, func(a, b policyRule) int { return int(b.min) - int(a.min) })
+
+	rcfg := ring.Config[event.Event]{
+		Shards:       cfg.shards,
+		Capacity:     cfg.capacity,
+		OnEvict:      e.onEvict,
+		BlockTimeout: cfg.blockFor,
+	}
+	var err error
+	if cfg.queue == MutexQueue {
+		e.mq, err = ring.NewMutex(rcfg)
+		e.q = e.mq
+	} else {
+		e.lf, err = ring.New(rcfg)
+		e.q = e.lf
+	}
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	shards := e.q.Shards()
+	for range shards {
+		e.counters = append(e.counters, newShardCounters(e.classes.count()))
+	}
+
+	// Distinct encoders, so each event is encoded once per format.
+	encIndex := make([]int, len(cfg.sinks))
+	for i, sc := range cfg.sinks {
+		encIndex[i] = -1
+		if enc, ok := sc.sink.(sinks.Encoding); ok && enc.Encoder() != nil {
+			encIndex[i] = e.encoderIndex(enc.Encoder())
+		}
+	}
+
+	for i, sc := range cfg.sinks {
+		e.writers = append(e.writers, newSinkWriter(e, i, sc, encIndex[i], shards))
+	}
+	for s := range shards {
+		e.flushers = append(e.flushers, newFlusher(e, s))
+	}
+	for _, w := range e.writers {
+		go w.run()
+	}
+	for _, f := range e.flushers {
+		e.flusherWG.Add(1)
+		go f.run()
+	}
+	e.root = &Logger{e: e, name: cfg.name, policy: -1}
+	return e, nil
+}
+
+// encoderIndex returns the index of enc among the distinct encoders,
+// adding it if new. Encoders are compared by value when comparable (two
+// format.JSON{} with the same settings share one encoding) and by identity
+// otherwise.
+func (e *Engine) encoderIndex(enc sinks.Encoder) (i int) {
+	defer func() {
+		if recover() != nil { // uncomparable encoder value: keep it separate
+			e.encoders = append(e.encoders, enc)
+			i = len(e.encoders) - 1
+		}
+	}()
+	for j, x := range e.encoders {
+		if x == enc {
+			return j
+		}
+	}
+	e.encoders = append(e.encoders, enc)
+	return len(e.encoders) - 1
+}
+
+// Logger returns the root logger.
+func (e *Engine) Logger() *Logger { return e.root }
+
+// LevelVar returns the variable holding the engine's minimum level; set it
+// to change the level at run time.
+func (e *Engine) LevelVar() *event.LevelVar { return e.level }
+
+// Queue reports which queue the engine runs on.
+func (e *Engine) Queue() QueueKind { return e.cfg.queue }
+
+// Shards is the number of shards (and flushers).
+func (e *Engine) Shards() int { return len(e.flushers) }
+
+// Depth is the number of events waiting in all shards of the queue.
+func (e *Engine) Depth() int {
+	d := 0
+	for s := range e.flushers {
+		d += e.q.Depth(s)
+	}
+	return d
+}
+
+// policyFor returns the overflow policy of an event at level l.
+func (e *Engine) policyFor(l event.Level) ring.Policy {
+	for _, r := range e.rules {
+		if l >= r.min {
+			return r.policy
+		}
+	}
+	return e.cfg.policy
+}
+
+// mono is the ordering clock: monotonic nanoseconds since the engine's
+// epoch.
+func (e *Engine) mono() int64 { return int64(time.Since(e.epoch)) }
+
+// onEvict runs on a producer that evicted ev under DropOldest: the event
+// was accepted earlier, so it is now dropped as queue-full-oldest for the
+// sinks of its class.
+func (e *Engine) onEvict(shard int, ev *event.Event) {
+	e.counters[shard].dropped[QueueFullOldest][e.classes.of(ev.Level)].Add(1)
+}
+
+// Flush waits until every event logged before the call has been written
+// (or accounted as dropped or failed) and every sink has been flushed, or
+// until ctx is done. It returns ctx.Err() in the latter case, the first
+// sink Flush error otherwise, and ErrClosed after Shutdown.
+func (e *Engine) Flush(ctx context.Context) error {
+	if e.state.Load() != stateRunning {
+		return ErrClosed
+	}
+	t := e.mono()
+	for _, f := range e.flushers {
+		signal(f.kick)
+	}
+	reqs := make([]flushRequest, len(e.writers))
+	for i, w := range e.writers {
+		reqs[i] = flushRequest{ctx: ctx, upTo: t, done: make(chan error, 1)}
+		select {
+		case w.flushes <- reqs[i]:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-w.exited:
+			return ErrClosed
+		}
+	}
+	var first error
+	for i, w := range e.writers {
+		select {
+		case err := <-reqs[i].done:
+			if err != nil && first == nil {
+				first = fmt.Errorf("engine: flush %s: %w", w.name, err)
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-w.exited:
+			return ErrClosed
+		}
+	}
+	return first
+}
+
+// Shutdown stops the engine: later log calls are dropped as closed, every
+// event accepted before is written if the sinks allow it before ctx is
+// done, and every sink is flushed and closed. It returns by ctx's deadline
+// whatever the sinks do, with a report of what each sink received and
+// lost; events still pending at the deadline are counted as dropped
+// (shutdown). The error is ctx.Err() if the deadline cut the drain short,
+// or the first sink Close error. A second call waits for the first and
+// returns its result.
+func (e *Engine) Shutdown(ctx context.Context) (Report, error) {
+	e.shutdownOnce.Do(func() {
+		e.state.Store(stateClosing)
+		e.q.Close()
+		for _, f := range e.flushers {
+			signal(f.kick)
+		}
+		go func() {
+			e.flusherWG.Wait()
+			for _, w := range e.writers {
+				signal(w.wake)
+			}
+		}()
+		var first error
+		for _, w := range e.writers {
+			select {
+			case <-w.exited:
+				if w.closeErr != nil && first == nil {
+					first = fmt.Errorf("engine: close %s: %w", w.name, w.closeErr)
+				}
+			case <-ctx.Done():
+				// Give up on the writers that are still busy: they stop
+				// at their next step and count what is left as dropped.
+				for _, w := range e.writers {
+					w.abandon()
+				}
+				first = ctx.Err()
+			}
+			if first == ctx.Err() && first != nil {
+				break
+			}
+		}
+		e.state.Store(stateClosed)
+		e.report = e.Stats()
+		e.reportErr = first
+		close(e.shutdownDone)
+	})
+	select {
+	case <-e.shutdownDone:
+	case <-ctx.Done():
+		return e.Stats(), ctx.Err()
+	}
+	return e.report, e.reportErr
+}
+
+// signal does a non-blocking send on a capacity-1 channel.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+const noWatermark = math.MinInt64

@@ -1,0 +1,207 @@
+package engine
+
+import (
+	"context"
+	"runtime"
+	"time"
+
+	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/ring"
+)
+
+// Logger logs events into its engine. A Logger is immutable and safe for
+// concurrent use; With, WithGroup, Named and WithOverflow return new
+// loggers that share the engine.
+//
+// A call below the engine's level costs one atomic load and one branch,
+// before any clock read. An enabled call copies its fields into a ring
+// slot (ten of them without allocating), never waits for I/O, and returns
+// once the event is queued, refused or dropped, each outcome counted.
+type Logger struct {
+	e      *Engine
+	scope  *event.Scope
+	name   string
+	policy int8 // -1: the engine's policy for the level
+}
+
+// Enabled reports whether an event at level l would be logged.
+func (l *Logger) Enabled(lvl Level) bool { return lvl >= l.e.level.Level() }
+
+// Trace logs at LevelTrace.
+func (l *Logger) Trace(msg string, fields ...Field) {
+	if LevelTrace >= l.e.level.Level() {
+		l.emit(nil, LevelTrace, msg, fields, 0)
+	}
+}
+
+// Debug logs at LevelDebug.
+func (l *Logger) Debug(msg string, fields ...Field) {
+	if LevelDebug >= l.e.level.Level() {
+		l.emit(nil, LevelDebug, msg, fields, 0)
+	}
+}
+
+// Info logs at LevelInfo.
+func (l *Logger) Info(msg string, fields ...Field) {
+	if LevelInfo >= l.e.level.Level() {
+		l.emit(nil, LevelInfo, msg, fields, 0)
+	}
+}
+
+// Warn logs at LevelWarn.
+func (l *Logger) Warn(msg string, fields ...Field) {
+	if LevelWarn >= l.e.level.Level() {
+		l.emit(nil, LevelWarn, msg, fields, 0)
+	}
+}
+
+// Error logs at LevelError.
+func (l *Logger) Error(msg string, fields ...Field) {
+	if LevelError >= l.e.level.Level() {
+		l.emit(nil, LevelError, msg, fields, 0)
+	}
+}
+
+// Fatal logs at LevelFatal, waits up to the fatal timeout for every
+// pending event to be written, and exits the process with status 1.
+func (l *Logger) Fatal(msg string, fields ...Field) {
+	l.emit(nil, LevelFatal, msg, fields, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), l.e.cfg.fatalWait)
+	defer cancel()
+	_, _ = l.e.Shutdown(ctx)
+	l.e.cfg.exit(1)
+}
+
+// Log logs at any level. ctx feeds the context extractors and bounds a
+// Block wait; it may be nil.
+func (l *Logger) Log(ctx context.Context, lvl Level, msg string, fields ...Field) {
+	if lvl >= l.e.level.Level() {
+		l.emit(ctx, lvl, msg, fields, 0)
+	}
+}
+
+// With returns a logger that adds fields to every event. The fields are
+// copied now and shared by every event of the new logger.
+func (l *Logger) With(fields ...Field) *Logger {
+	if len(fields) == 0 {
+		return l
+	}
+	c := *l
+	c.scope = l.scope.With(fields)
+	return &c
+}
+
+// WithGroup returns a logger whose later With fields and event fields nest
+// inside a group called name (slog semantics). An empty name returns l.
+func (l *Logger) WithGroup(name string) *Logger {
+	if name == "" {
+		return l
+	}
+	c := *l
+	c.scope = l.scope.WithGroup(name)
+	return &c
+}
+
+// Named returns a logger whose name is l's name joined with name by a dot.
+func (l *Logger) Named(name string) *Logger {
+	if name == "" {
+		return l
+	}
+	c := *l
+	if l.name == "" {
+		c.name = name
+	} else {
+		c.name = l.name + "." + name
+	}
+	return &c
+}
+
+// WithOverflow returns a logger whose calls use policy p when their shard
+// is full, whatever the engine's per-level policy says: a per-call-site
+// choice.
+func (l *Logger) WithOverflow(p ring.Policy) *Logger {
+	c := *l
+	c.policy = int8(p)
+	return &c
+}
+
+// Engine returns the logger's engine.
+func (l *Logger) Engine() *Engine { return l.e }
+
+// emit captures and queues one enabled event. skip counts extra frames
+// between the user's call and emit's caller (the slog handler adds some).
+//
+// The fill closure runs after the slot is claimed: the clock is read there,
+// so every event claimed after a flusher's Produced load carries a later
+// Mono (the watermark argument, docs/DESIGN.md). It must stay on the
+// stack, so the ring is called through its concrete type.
+func (l *Logger) emit(ctx context.Context, lvl Level, msg string, fields []Field, skip int) {
+	e := l.e
+	var pc uintptr
+	if e.cfg.addCaller {
+		var pcs [1]uintptr
+		runtime.Callers(3+skip+e.cfg.callerSkip, pcs[:])
+		pc = pcs[0]
+	}
+	var extra []Field
+	if ctx != nil {
+		for _, x := range e.cfg.extractors {
+			if fs := x(ctx); len(fs) > 0 {
+				if extra == nil {
+					extra = fs
+				} else {
+					extra = append(extra[:len(extra):len(extra)], fs...)
+				}
+			}
+		}
+	} else {
+		ctx = context.Background()
+	}
+	policy := ring.Policy(l.policy)
+	if l.policy < 0 {
+		policy = e.policyFor(lvl)
+	}
+	class := e.classes.of(lvl)
+	var shard int
+	if e.lf != nil {
+		shard = e.lf.Pick()
+	} else {
+		shard = e.mq.Pick()
+	}
+	counters := e.counters[shard]
+	fill := func(ev *event.Event) {
+		now := time.Now()
+		ev.Time = now
+		ev.Mono = int64(now.Sub(e.epoch))
+		ev.Level = lvl
+		ev.Message = msg
+		ev.Logger = l.name
+		ev.PC = pc
+		ev.Scope = l.scope
+		ev.SetFields(fields)
+		for _, f := range extra {
+			ev.AddField(f)
+		}
+		counters.accepted[class].Add(1)
+	}
+	var res ring.Result
+	if e.lf != nil {
+		res = e.lf.EnqueueShard(ctx, shard, policy, fill)
+	} else {
+		res = e.mq.EnqueueShard(ctx, shard, policy, fill)
+	}
+	if res.Status != ring.Accepted {
+		e.countRefusal(counters, class, res.Status)
+	}
+}
+
+// countRefusal accounts for an event that never entered the queue.
+func (e *Engine) countRefusal(c *shardCounters, class int, st ring.Status) {
+	c.accepted[class].Add(1)
+	switch st {
+	case ring.Refused, ring.Canceled:
+		c.dropped[QueueFullNewest][class].Add(1)
+	default:
+		c.dropped[Closed][class].Add(1)
+	}
+}

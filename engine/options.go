@@ -1,0 +1,346 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/ring"
+	"github.com/shardlog/shardlog/sinks"
+)
+
+// Option configures an Engine. Options are applied in order; an option
+// given twice keeps the last value, except WithSink, WithEnricher,
+// WithFilter, WithContextExtractor and WithOverflowAt, which add.
+// New validates the result and names the offending option in its error.
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// QueueKind selects the queue between callers and flushers.
+type QueueKind uint8
+
+const (
+	// LockFree is the sharded lock-free ring (ring.Ring). The default.
+	LockFree QueueKind = iota
+	// MutexQueue is the original design's mutex queue (ring.Mutex), kept
+	// for comparison.
+	MutexQueue
+)
+
+func (k QueueKind) String() string {
+	if k == MutexQueue {
+		return "mutex"
+	}
+	return "lockfree"
+}
+
+// ParseQueueKind reads "lockfree" or "mutex".
+func ParseQueueKind(s string) (QueueKind, error) {
+	switch s {
+	case "lockfree":
+		return LockFree, nil
+	case "mutex":
+		return MutexQueue, nil
+	}
+	return 0, fmt.Errorf("engine: unknown queue %q (want lockfree or mutex)", s)
+}
+
+// Enricher adds fields to an event in the pipeline (on a flusher, not on
+// the caller's goroutine), with e.AddField. It must be safe for concurrent
+// use and must not keep e.
+type Enricher func(e *event.Event)
+
+// Filter keeps an event when it returns true. It runs in the pipeline, after
+// the enrichers; a rejected event is counted as dropped{filtered} for the
+// sinks that would have received it. It must be safe for concurrent use.
+type Filter func(e *event.Event) bool
+
+// ContextExtractor returns fields carried by ctx (a request or trace ID) to
+// add to events logged with that context. It runs on the caller's
+// goroutine: keep it cheap, and return a slice stored in the context rather
+// than building one, so the call does not allocate. The engine copies the
+// fields; the slice is not kept.
+type ContextExtractor func(ctx context.Context) []event.Field
+
+type sinkConfig struct {
+	sink     sinks.Sink
+	name     string
+	minLevel event.Level
+}
+
+// SinkOption configures one sink given to WithSink.
+type SinkOption func(*sinkConfig)
+
+// SinkName names the sink in metrics and errors. Default: "sink<i>", i its
+// position among the sinks.
+func SinkName(name string) SinkOption { return func(s *sinkConfig) { s.name = name } }
+
+// SinkLevel is the sink's minimum level: it receives events at or above it.
+// Default: LevelTrace (everything the engine's level lets through).
+func SinkLevel(l event.Level) SinkOption { return func(s *sinkConfig) { s.minLevel = l } }
+
+type policyRule struct {
+	min    event.Level
+	policy ring.Policy
+}
+
+type config struct {
+	sinks      []sinkConfig
+	errs       []error // errors found while applying options
+	level      *event.LevelVar
+	queue      QueueKind
+	shards     int
+	capacity   int
+	policy     ring.Policy
+	rules      []policyRule
+	blockFor   time.Duration
+	batchSize  int
+	laneDepth  int
+	flushEvery time.Duration
+	onError    func(error)
+	addCaller  bool
+	callerSkip int
+	enrichers  []Enricher
+	filters    []Filter
+	extractors []ContextExtractor
+	name       string
+	fatalWait  time.Duration
+	exit       func(code int)
+	pinThreads bool
+
+	setShards, setCapacity bool
+}
+
+func defaultConfig() config {
+	return config{
+		policy:     ring.DropOldest,
+		blockFor:   100 * time.Millisecond,
+		batchSize:  256,
+		laneDepth:  4,
+		flushEvery: 2 * time.Millisecond,
+		fatalWait:  5 * time.Second,
+		exit:       os.Exit,
+		pinThreads: true,
+	}
+}
+
+func (c *config) errorf(format string, args ...any) {
+	c.errs = append(c.errs, fmt.Errorf("engine: "+format, args...))
+}
+
+// WithSink adds a sink. Each sink gets its own writer goroutine and lanes,
+// so a slow or hung sink does not delay the others.
+func WithSink(s sinks.Sink, opts ...SinkOption) Option {
+	return optionFunc(func(c *config) {
+		if s == nil {
+			c.errorf("WithSink: sink %d is nil", len(c.sinks))
+			return
+		}
+		sc := sinkConfig{sink: s, name: fmt.Sprintf("sink%d", len(c.sinks)), minLevel: event.LevelTrace}
+		for _, o := range opts {
+			if o != nil {
+				o(&sc)
+			}
+		}
+		c.sinks = append(c.sinks, sc)
+	})
+}
+
+// WithLevel sets the engine's minimum level: calls below it return after
+// one atomic load and one branch. Default LevelInfo.
+func WithLevel(l event.Level) Option {
+	return optionFunc(func(c *config) {
+		v := new(event.LevelVar)
+		v.Set(l)
+		c.level = v
+	})
+}
+
+// WithLevelVar makes the engine read its minimum level from v, which the
+// caller may change at run time.
+func WithLevelVar(v *event.LevelVar) Option {
+	return optionFunc(func(c *config) {
+		if v == nil {
+			c.errorf("WithLevelVar: nil LevelVar")
+			return
+		}
+		c.level = v
+	})
+}
+
+// WithQueue selects the queue implementation. Default LockFree.
+func WithQueue(k QueueKind) Option { return optionFunc(func(c *config) { c.queue = k }) }
+
+// WithShards sets the number of shards, a power of two. Default:
+// GOMAXPROCS rounded up to a power of two. One flusher runs per shard.
+func WithShards(n int) Option {
+	return optionFunc(func(c *config) { c.shards = n; c.setShards = true })
+}
+
+// WithCapacity sets the slots per shard, a power of two >= 2. Default 1024.
+func WithCapacity(n int) Option {
+	return optionFunc(func(c *config) { c.capacity = n; c.setCapacity = true })
+}
+
+// WithOverflow sets what a call does when its shard is full: drop the
+// oldest queued event (the default), refuse the new one, or block until
+// space frees, the call's context ends or the block deadline passes.
+func WithOverflow(p ring.Policy) Option { return optionFunc(func(c *config) { c.policy = p }) }
+
+// WithOverflowAt uses policy p for events at or above level min, overriding
+// WithOverflow for them; for example Block for LevelError and above, so
+// errors wait for room while debug chatter is shed. Rules add up; the one
+// with the highest min that applies wins.
+func WithOverflowAt(min event.Level, p ring.Policy) Option {
+	return optionFunc(func(c *config) { c.rules = append(c.rules, policyRule{min, p}) })
+}
+
+// WithBlockTimeout bounds how long a Block call waits for room, whatever
+// its context says. Default 100ms. Must be > 0.
+func WithBlockTimeout(d time.Duration) Option { return optionFunc(func(c *config) { c.blockFor = d }) }
+
+// WithBatchSize sets how many events a flusher drains at once. Default 256.
+func WithBatchSize(n int) Option { return optionFunc(func(c *config) { c.batchSize = n }) }
+
+// WithLaneDepth sets how many batches may wait for one sink per shard
+// before that sink starts dropping (QueueFullNewest). Default 4.
+func WithLaneDepth(n int) Option { return optionFunc(func(c *config) { c.laneDepth = n }) }
+
+// WithFlushInterval bounds how long an idle flusher or sink writer sleeps
+// before it looks again, and so the delivery delay of an event logged
+// into an idle engine. Default 2ms.
+func WithFlushInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.flushEvery = d })
+}
+
+// WithErrorHandler receives internal errors: sink write failures, sink
+// panics, encoder panics. It is called from pipeline goroutines, never
+// from a logging caller, and must not log through the same engine at a
+// rate that could feed back. Default: one line to stderr, at most one per
+// second, with a count of those suppressed.
+func WithErrorHandler(f func(error)) Option { return optionFunc(func(c *config) { c.onError = f }) }
+
+// WithCaller records the call site (file:line) of every event. Off by
+// default: it costs a runtime.Callers call on the caller's path.
+func WithCaller(on bool) Option { return optionFunc(func(c *config) { c.addCaller = on }) }
+
+// WithCallerSkip skips n more frames when recording the call site, for
+// wrappers around Logger.
+func WithCallerSkip(n int) Option { return optionFunc(func(c *config) { c.callerSkip = n }) }
+
+// WithEnricher adds an enricher to the pipeline.
+func WithEnricher(f Enricher) Option {
+	return optionFunc(func(c *config) {
+		if f == nil {
+			c.errorf("WithEnricher: nil enricher")
+			return
+		}
+		c.enrichers = append(c.enrichers, f)
+	})
+}
+
+// WithFilter adds a filter to the pipeline.
+func WithFilter(f Filter) Option {
+	return optionFunc(func(c *config) {
+		if f == nil {
+			c.errorf("WithFilter: nil filter")
+			return
+		}
+		c.filters = append(c.filters, f)
+	})
+}
+
+// WithContextExtractor adds an extractor consulted by the *Ctx logging
+// methods and the slog handler.
+func WithContextExtractor(f ContextExtractor) Option {
+	return optionFunc(func(c *config) {
+		if f == nil {
+			c.errorf("WithContextExtractor: nil extractor")
+			return
+		}
+		c.extractors = append(c.extractors, f)
+	})
+}
+
+// WithName names the root logger.
+func WithName(name string) Option { return optionFunc(func(c *config) { c.name = name }) }
+
+// WithFatalTimeout bounds how long a Fatal call waits for pending events to
+// be written before the process exits. Default 5s.
+func WithFatalTimeout(d time.Duration) Option { return optionFunc(func(c *config) { c.fatalWait = d }) }
+
+// WithExitFunc replaces os.Exit for Fatal (tests, or a supervisor hook).
+func WithExitFunc(f func(code int)) Option {
+	return optionFunc(func(c *config) {
+		if f == nil {
+			c.errorf("WithExitFunc: nil function")
+			return
+		}
+		c.exit = f
+	})
+}
+
+// WithPinnedFlushers locks each flusher goroutine to its OS thread
+// (runtime.LockOSThread), so a busy flusher keeps its thread's caches.
+// Default true. See docs/bench/engine.md for the measured effect.
+func WithPinnedFlushers(on bool) Option { return optionFunc(func(c *config) { c.pinThreads = on }) }
+
+// validate checks the whole configuration; errors name the option.
+func (c *config) validate() error {
+	if len(c.errs) > 0 {
+		return c.errs[0]
+	}
+	if len(c.sinks) == 0 {
+		return fmt.Errorf("engine: no sinks: add at least one with WithSink")
+	}
+	names := make(map[string]bool, len(c.sinks))
+	for _, s := range c.sinks {
+		if names[s.name] {
+			return fmt.Errorf("engine: WithSink: duplicate sink name %q", s.name)
+		}
+		names[s.name] = true
+	}
+	if c.queue > MutexQueue {
+		return fmt.Errorf("engine: WithQueue: unknown queue kind %d", c.queue)
+	}
+	if c.setShards && (c.shards <= 0 || c.shards&(c.shards-1) != 0) {
+		return fmt.Errorf("engine: WithShards: must be a power of two > 0, got %d", c.shards)
+	}
+	if c.setCapacity && (c.capacity < 2 || c.capacity&(c.capacity-1) != 0) {
+		return fmt.Errorf("engine: WithCapacity: must be a power of two >= 2, got %d", c.capacity)
+	}
+	if c.policy > ring.Block {
+		return fmt.Errorf("engine: WithOverflow: unknown policy %d", c.policy)
+	}
+	for _, r := range c.rules {
+		if r.policy > ring.Block {
+			return fmt.Errorf("engine: WithOverflowAt(%v): unknown policy %d", r.min, r.policy)
+		}
+	}
+	if c.blockFor <= 0 {
+		return fmt.Errorf("engine: WithBlockTimeout: must be > 0, got %v", c.blockFor)
+	}
+	if c.batchSize <= 0 || c.batchSize > 1<<16 {
+		return fmt.Errorf("engine: WithBatchSize: must be in 1..65536, got %d", c.batchSize)
+	}
+	if c.laneDepth <= 0 || c.laneDepth > 1<<10 {
+		return fmt.Errorf("engine: WithLaneDepth: must be in 1..1024, got %d", c.laneDepth)
+	}
+	if c.flushEvery <= 0 {
+		return fmt.Errorf("engine: WithFlushInterval: must be > 0, got %v", c.flushEvery)
+	}
+	if c.callerSkip < 0 {
+		return fmt.Errorf("engine: WithCallerSkip: must be >= 0, got %d", c.callerSkip)
+	}
+	if c.fatalWait <= 0 {
+		return fmt.Errorf("engine: WithFatalTimeout: must be > 0, got %v", c.fatalWait)
+	}
+	return nil
+}

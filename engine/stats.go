@@ -1,0 +1,103 @@
+package engine
+
+import (
+	"github.com/shardlog/shardlog/hist"
+)
+
+// Drops counts dropped events by reason.
+type Drops struct {
+	QueueFullOldest uint64 `json:"queue_full_oldest"`
+	QueueFullNewest uint64 `json:"queue_full_newest"`
+	Filtered        uint64 `json:"filtered"`
+	Shutdown        uint64 `json:"shutdown"`
+	Closed          uint64 `json:"closed"`
+}
+
+// Total is the sum over all reasons.
+func (d Drops) Total() uint64 {
+	return d.QueueFullOldest + d.QueueFullNewest + d.Filtered + d.Shutdown + d.Closed
+}
+
+func (d *Drops) add(r Reason, n uint64) {
+	switch r {
+	case QueueFullOldest:
+		d.QueueFullOldest += n
+	case QueueFullNewest:
+		d.QueueFullNewest += n
+	case Filtered:
+		d.Filtered += n
+	case Shutdown:
+		d.Shutdown += n
+	case Closed:
+		d.Closed += n
+	}
+}
+
+// SinkStats accounts for every event a sink was meant to receive:
+//
+//	Accepted = Written + Dropped.Total() + Failed + Pending
+//
+// Accepted counts the enabled log calls at or above the sink's level;
+// Pending is what is still in the queue, in a batch or in a Write call.
+// After Flush or Shutdown with nothing logged meanwhile, Pending is 0.
+type SinkStats struct {
+	Name     string `json:"name"`
+	Accepted uint64 `json:"accepted"`
+	Written  uint64 `json:"written"`
+	Dropped  Drops  `json:"dropped"`
+	Failed   uint64 `json:"failed"`
+	Pending  uint64 `json:"pending"`
+	Writes   uint64 `json:"writes"` // Write calls
+	Errors   uint64 `json:"errors"` // failed or panicking sink calls
+	Bytes    uint64 `json:"bytes"`  // encoded bytes handed to Write
+	// WriteLatency is the distribution of Write call durations (ns)
+	// since the engine started.
+	WriteLatency *hist.Snapshot `json:"write_latency_ns"`
+}
+
+// Report is a snapshot of the engine's accounting.
+type Report struct {
+	Sinks []SinkStats `json:"sinks"`
+	// Errors is the number of internal errors reported.
+	Errors uint64 `json:"errors"`
+}
+
+// Stats returns the accounting of every sink. It may be called at any
+// time; counters are read outcome-first, acceptance-last, so Pending is
+// never negative even while events flow.
+func (e *Engine) Stats() Report {
+	r := Report{Sinks: make([]SinkStats, len(e.writers))}
+	for i, w := range e.writers {
+		st := &r.Sinks[i]
+		st.Name = w.name
+		// Outcomes first.
+		st.Written = w.counters.written.Load()
+		st.Failed = w.counters.failed.Load()
+		st.Writes = w.counters.writes.Load()
+		st.Errors = w.counters.errors.Load()
+		st.Bytes = w.counters.bytes.Load()
+		for rs := Reason(0); rs < numReasons; rs++ {
+			st.Dropped.add(rs, w.counters.dropped[rs].Load())
+		}
+		for _, c := range e.counters {
+			for rs := Reason(0); rs < numReasons; rs++ {
+				for k := w.class; k < len(c.dropped[rs]); k++ {
+					st.Dropped.add(rs, c.dropped[rs][k].Load())
+				}
+			}
+		}
+		// Acceptance last.
+		for _, c := range e.counters {
+			for k := w.class; k < len(c.accepted); k++ {
+				st.Accepted += c.accepted[k].Load()
+			}
+		}
+		done := st.Written + st.Failed + st.Dropped.Total()
+		if st.Accepted > done {
+			st.Pending = st.Accepted - done
+		}
+		st.WriteLatency = w.latency.Cumulative()
+	}
+	r.Errors = e.errs.count.Load()
+	return r
+}

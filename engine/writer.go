@@ -1,0 +1,379 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/shardlog/shardlog/hist"
+	"github.com/shardlog/shardlog/sinks"
+)
+
+// sinkWriter owns one sink: it alone calls the sink's methods, so a sink
+// that blocks or fails holds up only its own writer. It merges the batches
+// that the shards' flushers put in its lanes, emits events in Mono order
+// below the minimum of the shards' watermarks, writes them in batches and
+// counts every outcome.
+type sinkWriter struct {
+	e     *Engine
+	index int
+	name  string
+	sink  sinks.Sink
+	class int // lowest level class this sink accepts
+	enc   int // encoder index in e.encoders, -1 when the sink has none
+
+	lanes   []*lane       // one per shard; the flusher pushes, we pop
+	wake    chan struct{} // flushers signal new batches or watermarks
+	flushes chan flushRequest
+	exited  chan struct{}
+
+	// waitingForWatermark is set while events wait for a watermark to
+	// pass them, so idle flushers wake this writer when theirs moves.
+	waitingForWatermark atomic.Bool
+	abandoned           atomic.Bool
+	frontier            atomic.Int64 // all events with Mono < frontier are written
+
+	counters sinkCounters
+	latency  *hist.Recorder // Write latency, ns
+
+	ctx    context.Context // for sink calls; canceled when Shutdown gives up
+	cancel context.CancelFunc
+
+	// Writer-private state.
+	held     [][]cursor // per shard, batches popped from the lane
+	entries  []sinks.Entry
+	sources  []*batch // batch of each entry, for release after Write
+	pending  []flushRequest
+	wm       []int64
+	timer    *time.Timer
+	closeErr error
+}
+
+// cursor is a position in a held batch's Mono order.
+type cursor struct {
+	b *batch
+	i int
+}
+
+type flushRequest struct {
+	ctx  context.Context
+	upTo int64
+	done chan error
+}
+
+func newSinkWriter(e *Engine, index int, sc sinkConfig, enc, shards int) *sinkWriter {
+	w := &sinkWriter{
+		e:       e,
+		index:   index,
+		name:    sc.name,
+		sink:    sc.sink,
+		class:   e.classes.of(sc.minLevel),
+		enc:     enc,
+		wake:    make(chan struct{}, 1),
+		flushes: make(chan flushRequest),
+		exited:  make(chan struct{}),
+		latency: hist.NewLatencyRecorder(),
+		held:    make([][]cursor, shards),
+		wm:      make([]int64, shards),
+	}
+	for range shards {
+		w.lanes = append(w.lanes, newLane(e.cfg.laneDepth))
+	}
+	w.frontier.Store(noWatermark)
+	w.ctx, w.cancel = context.WithCancel(context.Background())
+	return w
+}
+
+func (w *sinkWriter) run() {
+	defer close(w.exited)
+	defer w.cancel()
+	w.timer = time.NewTimer(time.Hour)
+	w.timer.Stop()
+	for {
+		if w.abandoned.Load() {
+			w.giveUp()
+			return
+		}
+		emitted, done := w.round()
+		w.serveFlushes()
+		if done {
+			w.finish()
+			return
+		}
+		if emitted > 0 {
+			continue
+		}
+		w.sleep()
+	}
+}
+
+// sleep waits for a batch, a watermark, a flush request or the timer.
+func (w *sinkWriter) sleep() {
+	w.timer.Reset(w.e.cfg.flushEvery)
+	select {
+	case <-w.wake:
+	case r := <-w.flushes:
+		w.pending = append(w.pending, r)
+	case <-w.timer.C:
+	}
+	w.timer.Stop()
+}
+
+// collect loads every shard's watermark and then pops its lane. The order
+// matters: a flusher pushes a batch before it stores the watermark that
+// covers it, so after loading W we are sure to find every event below W.
+// It returns the minimum watermark and whether every shard is finished.
+func (w *sinkWriter) collect() (bound int64, done bool) {
+	bound, done = math.MaxInt64, true
+	depth := w.e.cfg.laneDepth
+	for s, f := range w.e.flushers {
+		wm := f.wm.Load()
+		w.wm[s] = wm
+		for len(w.held[s]) < depth {
+			b := w.lanes[s].pop()
+			if b == nil {
+				break
+			}
+			w.held[s] = append(w.held[s], w.skip(cursor{b: b}))
+		}
+		bound = min(bound, wm)
+		if wm != math.MaxInt64 || len(w.held[s]) > 0 || w.lanes[s].tail.Load() != w.lanes[s].head.Load() {
+			done = false
+		}
+	}
+	return bound, done
+}
+
+// skip advances c past events this sink does not take.
+func (w *sinkWriter) skip(c cursor) cursor {
+	for c.i < c.b.n {
+		if k := int(c.b.class[c.b.order[c.i]]); k != filteredClass && k >= w.class {
+			break
+		}
+		c.i++
+	}
+	return c
+}
+
+// round emits and writes one batch of events below the watermark bound.
+func (w *sinkWriter) round() (emitted int, done bool) {
+	bound, done := w.collect()
+	limit := w.e.cfg.batchSize
+	w.entries, w.sources = w.entries[:0], w.sources[:0]
+	next := int64(math.MaxInt64) // Mono of the first event left unemitted
+	for len(w.entries) < limit {
+		bs, bi := -1, -1
+		var best int64
+		for s := range w.held {
+			for i, c := range w.held[s] {
+				if c.i >= c.b.n {
+					continue
+				}
+				m := c.b.events[c.b.order[c.i]].Mono
+				if bs < 0 || m < best {
+					bs, bi, best = s, i, m
+				}
+			}
+		}
+		if bs < 0 {
+			break
+		}
+		if best >= bound {
+			next = best
+			break
+		}
+		c := &w.held[bs][bi]
+		idx := int(c.b.order[c.i])
+		ent := sinks.Entry{Event: &c.b.events[idx]}
+		if w.enc >= 0 {
+			ent.Line = c.b.line(w.enc, idx)
+		}
+		w.entries = append(w.entries, ent)
+		w.sources = append(w.sources, c.b)
+		c.i++
+		*c = w.skip(*c)
+		if len(w.entries) == limit {
+			next = w.nextMono()
+		}
+	}
+	if len(w.entries) > 0 {
+		w.write()
+	}
+	w.dropExhausted()
+	w.frontier.Store(min(bound, next))
+	waiting := next != math.MaxInt64 || len(w.pending) > 0
+	w.waitingForWatermark.Store(waiting)
+	if waiting && len(w.entries) == 0 {
+		// Dekker with the flushers (store W, then load our flag): if a
+		// watermark moved after collect, go round again at once.
+		for s, f := range w.e.flushers {
+			if f.wm.Load() != w.wm[s] {
+				return 1, false
+			}
+		}
+	}
+	return len(w.entries), done && len(w.entries) == 0 && next == math.MaxInt64
+}
+
+// nextMono is the Mono of the earliest event still held.
+func (w *sinkWriter) nextMono() int64 {
+	next := int64(math.MaxInt64)
+	for s := range w.held {
+		for _, c := range w.held[s] {
+			if c.i < c.b.n {
+				next = min(next, c.b.events[c.b.order[c.i]].Mono)
+			}
+		}
+	}
+	return next
+}
+
+// dropExhausted releases held batches whose events have all been emitted.
+func (w *sinkWriter) dropExhausted() {
+	for s := range w.held {
+		h := w.held[s][:0]
+		for _, c := range w.held[s] {
+			if c.i >= c.b.n {
+				c.b.release()
+			} else {
+				h = append(h, c)
+			}
+		}
+		clear(w.held[s][len(h):])
+		w.held[s] = h
+	}
+}
+
+// write hands the entries to the sink and counts the outcome.
+func (w *sinkWriter) write() {
+	var nbytes int
+	for _, en := range w.entries {
+		nbytes += len(en.Line)
+	}
+	start := time.Now()
+	n, err := w.safeWrite()
+	w.latency.Record(int64(time.Since(start)))
+	n = max(0, min(n, len(w.entries)))
+	w.counters.writes.Add(1)
+	w.counters.bytes.Add(uint64(nbytes))
+	w.counters.written.Add(uint64(n))
+	if failed := len(w.entries) - n; failed > 0 {
+		w.counters.failed.Add(uint64(failed))
+		if err == nil {
+			err = fmt.Errorf("wrote %d of %d events without an error", n, len(w.entries))
+		}
+	}
+	if err != nil {
+		w.counters.errors.Add(1)
+		w.e.errs.report(fmt.Errorf("engine: sink %s: write: %w", w.name, err))
+	}
+	clear(w.entries) // drop references into batches before they are reused
+}
+
+func (w *sinkWriter) safeWrite() (n int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			n, err = 0, fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return w.sink.Write(w.ctx, w.entries)
+}
+
+func (w *sinkWriter) safeCall(what string, f func(context.Context) error, ctx context.Context) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+		if err != nil {
+			w.counters.errors.Add(1)
+			w.e.errs.report(fmt.Errorf("engine: sink %s: %s: %w", w.name, what, err))
+		}
+	}()
+	return f(ctx)
+}
+
+// serveFlushes answers flush requests whose point in time has been
+// written, after flushing the sink.
+func (w *sinkWriter) serveFlushes() {
+	for {
+		select {
+		case r := <-w.flushes:
+			w.pending = append(w.pending, r)
+			continue
+		default:
+		}
+		break
+	}
+	if len(w.pending) == 0 {
+		return
+	}
+	f := w.frontier.Load()
+	keep := w.pending[:0]
+	var flushed bool
+	var ferr error
+	for _, r := range w.pending {
+		if f < r.upTo {
+			keep = append(keep, r)
+			continue
+		}
+		if !flushed {
+			ferr = w.safeCall("flush", w.sink.Flush, r.ctx)
+			flushed = true
+		}
+		r.done <- ferr
+	}
+	w.pending = keep
+}
+
+// finish runs when every shard is finished and everything is written.
+func (w *sinkWriter) finish() {
+	for _, r := range w.pending {
+		r.done <- ErrClosed
+	}
+	w.pending = nil
+	_ = w.safeCall("flush", w.sink.Flush, w.ctx)
+	w.closeErr = w.safeCall("close", w.sink.Close, w.ctx)
+}
+
+// abandon is called by Shutdown when its deadline passes: the writer stops
+// at its next step, counts what it still holds as dropped (shutdown) and
+// closes the sink with a canceled context.
+func (w *sinkWriter) abandon() {
+	w.abandoned.Store(true)
+	w.cancel()
+	signal(w.wake)
+}
+
+func (w *sinkWriter) giveUp() {
+	// Flushers do no I/O and finish their final drain quickly; once they
+	// have, nothing more can enter our lanes.
+	w.e.flusherWG.Wait()
+	lost := 0
+	for s := range w.held {
+		for _, c := range w.held[s] {
+			lost += w.countRemaining(c)
+			c.b.release()
+		}
+		w.held[s] = nil
+		for b := w.lanes[s].pop(); b != nil; b = w.lanes[s].pop() {
+			lost += w.countRemaining(w.skip(cursor{b: b}))
+			b.release()
+		}
+	}
+	w.counters.dropped[Shutdown].Add(uint64(lost))
+	for _, r := range w.pending {
+		r.done <- ErrClosed
+	}
+	w.pending = nil
+	w.closeErr = w.safeCall("close", w.sink.Close, w.ctx)
+}
+
+func (w *sinkWriter) countRemaining(c cursor) int {
+	n := 0
+	for ; c.i < c.b.n; c = w.skip(cursor{b: c.b, i: c.i + 1}) {
+		n++
+	}
+	return n
+}
