@@ -1,0 +1,100 @@
+package hist_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shardlog/shardlog/hist"
+)
+
+func recordRange(t *testing.T, lowest, highest int64, sigfigs int, from, to int64) *hist.Snapshot {
+	t.Helper()
+	r, err := hist.NewRecorder(lowest, highest, sigfigs)
+	require.NoError(t, err)
+	for v := from; v <= to; v++ {
+		r.Record(v)
+	}
+	return r.Snapshot()
+}
+
+func TestEmptySnapshotReportsZeros(t *testing.T) {
+	for name, s := range map[string]*hist.Snapshot{
+		"zero value":    {},
+		"nil":           nil,
+		"from Snapshot": hist.NewLatencyRecorder().Snapshot(),
+		"coarse lowest": recordRange(t, 1000, 1e6, 3, 1, 0),
+	} {
+		t.Run(name, func(t *testing.T) {
+			require.Zero(t, s.Count())
+			require.Zero(t, s.Min())
+			require.Zero(t, s.Max())
+			require.Zero(t, s.Mean())
+			require.Zero(t, s.P99())
+			require.Zero(t, s.Overflow())
+			b, err := json.Marshal(s)
+			require.NoError(t, err)
+			if s != nil {
+				require.JSONEq(t, `{"count":0,"min":0,"max":0,"mean":0,"p50":0,"p95":0,"p99":0,"p999":0,"overflow":0}`, string(b))
+			}
+		})
+	}
+}
+
+func TestSnapshotMergeAddsDistributions(t *testing.T) {
+	low := recordRange(t, 1, 1000, 3, 1, 500)
+	high := recordRange(t, 1, 1000, 3, 501, 1200) // 200 overflow
+
+	m := low.Merge(high)
+	require.Equal(t, int64(1200), m.Count())
+	require.Equal(t, int64(200), m.Overflow())
+	require.Equal(t, int64(1), m.Min())
+	require.Equal(t, int64(1000), m.Max())
+	require.Equal(t, int64(600), m.P50())
+
+	require.Equal(t, int64(500), low.Count(), "the operands do not change")
+	require.Equal(t, int64(700), high.Count())
+	require.Equal(t, int64(1200), high.Merge(low).Count())
+}
+
+func TestSnapshotMergeWithEmptyReturnsTheOther(t *testing.T) {
+	s := recordRange(t, 1, 1000, 3, 1, 10)
+	require.Same(t, s, s.Merge(nil))
+	require.Same(t, s, s.Merge(&hist.Snapshot{}))
+	require.Same(t, s, (*hist.Snapshot)(nil).Merge(s))
+	require.Same(t, s, (&hist.Snapshot{}).Merge(s))
+	require.Zero(t, (*hist.Snapshot)(nil).Merge(nil).Count())
+}
+
+func TestSnapshotMergeOfDifferentGeometriesCoversBoth(t *testing.T) {
+	coarse := recordRange(t, 1, 1000, 1, 1, 100)
+	wide := recordRange(t, 1, 1_000_000, 3, 999_000, 999_099)
+
+	for _, m := range []*hist.Snapshot{coarse.Merge(wide), wide.Merge(coarse)} {
+		require.Equal(t, int64(200), m.Count(), "nothing dropped")
+		require.Equal(t, int64(1), m.Min())
+		require.InEpsilon(t, 999_099, float64(m.Max()), 1e-3)
+		require.InEpsilon(t, 999_000, float64(m.Percentile(51)), 1e-3)
+	}
+}
+
+func TestSnapshotMarshalJSONExportsSummary(t *testing.T) {
+	r := hist.NewLatencyRecorder()
+	for v := int64(1); v <= 1000; v++ {
+		r.Record(v)
+	}
+	r.Record(-1)
+	b, err := json.Marshal(r.Snapshot())
+	require.NoError(t, err)
+
+	var got map[string]float64
+	require.NoError(t, json.Unmarshal(b, &got))
+	require.InDelta(t, 500.0, got["mean"], 1e-6) // 500500/1001
+	delete(got, "mean")
+	require.Equal(t, map[string]float64{
+		"count": 1001, "min": 0, "max": 1000,
+		"p50": 500, "p95": 950, "p99": 990, "p999": 999,
+		"overflow": 0,
+	}, got)
+}
