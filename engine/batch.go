@@ -20,8 +20,11 @@ type batch struct {
 	order  []uint16 // event indexes sorted by Mono
 	class  []uint8  // level class per event; filteredClass if filtered
 	lines  []encoded
-	refs   atomic.Int32
-	home   chan *batch // the shard's free list
+	// blocking is set when an event of the batch was logged under the
+	// Block policy (see flusher.push).
+	blocking bool
+	refs     atomic.Int32
+	home     chan *batch // the shard's free list
 }
 
 // filteredClass marks an event rejected by a filter: no sink receives it.
@@ -69,6 +72,7 @@ func (b *batch) release() {
 		b.events[i].Reset() // keep nothing alive
 	}
 	b.n = 0
+	b.blocking = false
 	b.order = b.order[:0]
 	for i := range b.lines {
 		if cap(b.lines[i].buf) > maxRetainedLineBuf {

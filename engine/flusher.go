@@ -16,14 +16,21 @@ import (
 // hands the batch to the lanes of the interested sinks, and publishes the
 // shard's watermark.
 //
-// Watermark: before a round the flusher reads the clock (t0) and then the
-// shard's Produced position (target). A producer that claims a slot after
-// that load reads its clock later, so its event has Mono >= t0. Once the
-// flusher has drained up to target (Consumed >= target) and pushed those
-// events to the lanes, no event with Mono < t0 can ever come from this
-// shard again, and it stores watermark = t0. Sink writers emit only events
-// below every shard's watermark, which makes the merge exact: no grace
-// period, no event overtaken by a later one.
+// Watermark: the flusher works in epochs. An epoch starts by reading the
+// clock (t0) and then the shard's Produced position (target). A producer
+// that claims a slot after that load reads its clock later, so its event
+// has Mono >= t0. The flusher drains batch after batch; once it has
+// drained up to target (Consumed >= target) and pushed those events to
+// the lanes, no event with Mono < t0 can ever come from this shard again:
+// it stores watermark = t0 and starts the next epoch. Sink writers emit
+// only events below every shard's watermark, which makes the merge exact:
+// no grace period, no event overtaken by a later one.
+//
+// An epoch covers at most the shard's backlog at its start (one ring's
+// capacity) plus what arrives while it drains, so under any load the
+// watermark advances at least once per ring's worth of events. Re-reading
+// target every batch instead would never catch up under sustained load
+// and starve the writers.
 type flusher struct {
 	e     *Engine
 	shard int
@@ -33,13 +40,19 @@ type flusher struct {
 	kick  chan struct{} // Flush and Shutdown wake the flusher early
 	wm    atomic.Int64  // the shard's watermark; math.MaxInt64 when done
 	timer *time.Timer
+
+	// The current epoch (flusher-private).
+	inEpoch      bool
+	epochT0      int64
+	epochTarget  uint64
+	epochClosing bool // the epoch began after Shutdown closed the queue
 }
 
 func newFlusher(e *Engine, shard int) *flusher {
 	// Each sink holds at most laneDepth batches of this shard in its lane
-	// and laneDepth more in its merge; one more is being filled. With
-	// this many batches the flusher never waits for a free one.
-	limit := 2*e.cfg.laneDepth*len(e.writers) + 1
+	// and heldLimit more in its merge; one more is being filled. With this
+	// many batches the flusher never waits for a free one.
+	limit := (e.cfg.laneDepth+heldLimit(e))*len(e.writers) + 1
 	f := &flusher{
 		e:     e,
 		shard: shard,
@@ -59,11 +72,10 @@ func (f *flusher) run() {
 	}
 	f.timer = time.NewTimer(time.Hour)
 	f.timer.Stop()
-	idle := 0
+	idle, stalls := 0, 0
 	for {
-		closing := f.e.state.Load() != stateRunning
 		drained, caughtUp := f.round()
-		if closing && caughtUp {
+		if caughtUp && f.epochClosing {
 			// Close happened before this round's Produced load, so every
 			// accepted event has been drained and pushed (ring.Close).
 			f.wm.Store(math.MaxInt64)
@@ -72,9 +84,17 @@ func (f *flusher) run() {
 		}
 		if drained > 0 || !caughtUp {
 			idle = 0
-			if !caughtUp && drained == 0 {
-				// A producer is between claim and publish; let it run.
-				runtime.Gosched()
+			if drained > 0 {
+				stalls = 0
+			} else {
+				// A producer is between claim and publish; let it run, and
+				// stop spinning if it was descheduled there.
+				stalls++
+				if stalls < 64 {
+					runtime.Gosched()
+				} else {
+					time.Sleep(50 * time.Microsecond)
+				}
 			}
 			continue
 		}
@@ -100,13 +120,16 @@ func (f *flusher) sleep(idle int) {
 	f.timer.Stop()
 }
 
-// round drains up to one batch and pushes it. caughtUp reports whether the
-// shard was drained up to the Produced position loaded at the start, in
-// which case the watermark advanced.
+// round drains up to one batch and pushes it. caughtUp reports whether it
+// completed the epoch, in which case the watermark advanced.
 func (f *flusher) round() (drained int, caughtUp bool) {
 	e := f.e
-	t0 := e.mono()
-	target := e.q.Produced(f.shard)
+	if !f.inEpoch {
+		f.epochClosing = e.state.Load() != stateRunning
+		f.epochT0 = e.mono()
+		f.epochTarget = e.q.Produced(f.shard)
+		f.inEpoch = true
+	}
 	b := f.getBatch()
 	for b.n < len(b.events) {
 		n, _ := e.q.Drain(f.shard, b.events[b.n:])
@@ -115,7 +138,7 @@ func (f *flusher) round() (drained int, caughtUp bool) {
 			break
 		}
 	}
-	caughtUp = int64(e.q.Consumed(f.shard)-target) >= 0
+	caughtUp = int64(e.q.Consumed(f.shard)-f.epochTarget) >= 0
 	drained = b.n
 	if b.n > 0 {
 		f.prepare(b)
@@ -124,11 +147,22 @@ func (f *flusher) round() (drained int, caughtUp bool) {
 		b.refs.Store(1)
 		b.release()
 	}
-	if caughtUp && t0 > f.wm.Load() {
-		f.wm.Store(t0)
-		f.wakeWriters(false)
+	if caughtUp {
+		f.inEpoch = false
+		if f.epochT0 > f.wm.Load() {
+			f.wm.Store(f.epochT0)
+			f.wakeWriters(false)
+		}
 	}
 	return drained, caughtUp
+}
+
+// heldLimit is how many batches of one shard a sink writer may hold while
+// they wait for the watermarks: one epoch's worth (a full ring drained in
+// batches, plus two for what arrives meanwhile), so a flusher never waits
+// for room that only its own next watermark could free.
+func heldLimit(e *Engine) int {
+	return (e.q.Capacity()+e.cfg.batchSize-1)/e.cfg.batchSize + 2
 }
 
 // getBatch returns a free batch, allocating up to the limit.
@@ -166,6 +200,8 @@ func (f *flusher) prepare(b *batch) {
 		if !keep {
 			e.counters[f.shard].dropped[Filtered][class].Add(1)
 			class = filteredClass
+		} else if ev.Blocking {
+			b.blocking = true
 		}
 		b.class[i] = uint8(class)
 	}
@@ -235,8 +271,7 @@ func (f *flusher) publish(b *batch) {
 		if maxClass < w.class {
 			continue
 		}
-		if w.lanes[f.shard].push(b, e.cfg.laneDepth) {
-			signal(w.wake)
+		if f.push(w, b) {
 			continue
 		}
 		lost := 0
@@ -247,6 +282,47 @@ func (f *flusher) publish(b *batch) {
 		b.release()
 	}
 	b.release()
+}
+
+// push hands b to w's lane, waiting a bounded time when the lane is full:
+// up to the block timeout when b holds Block-policy events, up to the lag
+// timeout otherwise, and not at all while w is marked lagging. While the
+// flusher waits it does not drain, so the ring absorbs the burst and its
+// own overflow policy applies to callers. The wait polls: a writer that
+// pops signals nobody, and a poll every few tens of microseconds costs
+// nothing next to a sink that is behind.
+func (f *flusher) push(w *sinkWriter, b *batch) bool {
+	depth := f.e.cfg.laneDepth
+	if w.lanes[f.shard].push(b, depth) {
+		signal(w.wake)
+		return true
+	}
+	signal(w.wake)
+	var wait time.Duration
+	switch {
+	case b.blocking:
+		wait = f.e.cfg.blockFor
+	case !w.lagging.Load():
+		wait = f.e.cfg.lagFor
+	default:
+		return false
+	}
+	deadline := time.Now().Add(wait)
+	for pause := time.Microsecond; ; pause = min(2*pause, time.Millisecond) {
+		if w.abandoned.Load() {
+			return false
+		}
+		if w.lanes[f.shard].push(b, depth) {
+			signal(w.wake)
+			return true
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			w.lagging.Store(true)
+			return false
+		}
+		time.Sleep(min(pause, left))
+	}
 }
 
 // wakeWriters tells sink writers that the watermark moved. When the round

@@ -143,6 +143,21 @@ func (l *Logger) emit(ctx context.Context, lvl Level, msg string, fields []Field
 		runtime.Callers(3+skip+e.cfg.callerSkip, pcs[:])
 		pc = pcs[0]
 	}
+	l.enqueue(ctx, lvl, msg, fields, pc, time.Time{}, true)
+}
+
+// emitRecord is emit for a record that brings its own time and call site
+// (the slog handler): the event's Time is t, kept even when zero so that
+// encoders leave it out, and its PC is pc. Mono is still read from the
+// clock after the slot is claimed.
+func (l *Logger) emitRecord(ctx context.Context, lvl Level, msg string, t time.Time, pc uintptr, fields []Field) ring.Status {
+	return l.enqueue(ctx, lvl, msg, fields, pc, t, false)
+}
+
+// enqueue is the body of emit and emitRecord. With clock set the event's
+// Time is the clock reading taken for Mono; otherwise it is t.
+func (l *Logger) enqueue(ctx context.Context, lvl Level, msg string, fields []Field, pc uintptr, t time.Time, clock bool) ring.Status {
+	e := l.e
 	var extra []Field
 	if ctx != nil {
 		for _, x := range e.cfg.extractors {
@@ -172,12 +187,16 @@ func (l *Logger) emit(ctx context.Context, lvl Level, msg string, fields []Field
 	fill := func(ev *event.Event) {
 		now := time.Now()
 		ev.Time = now
+		if !clock {
+			ev.Time = t
+		}
 		ev.Mono = int64(now.Sub(e.epoch))
 		ev.Level = lvl
 		ev.Message = msg
 		ev.Logger = l.name
 		ev.PC = pc
 		ev.Scope = l.scope
+		ev.Blocking = policy == ring.Block
 		ev.SetFields(fields)
 		for _, f := range extra {
 			ev.AddField(f)
@@ -193,6 +212,7 @@ func (l *Logger) emit(ctx context.Context, lvl Level, msg string, fields []Field
 	if res.Status != ring.Accepted {
 		e.countRefusal(counters, class, res.Status)
 	}
+	return res.Status
 }
 
 // countRefusal accounts for an event that never entered the queue.

@@ -104,6 +104,7 @@ type config struct {
 	batchSize  int
 	laneDepth  int
 	flushEvery time.Duration
+	lagFor     time.Duration
 	onError    func(error)
 	addCaller  bool
 	callerSkip int
@@ -125,6 +126,7 @@ func defaultConfig() config {
 		batchSize:  256,
 		laneDepth:  4,
 		flushEvery: 2 * time.Millisecond,
+		lagFor:     20 * time.Millisecond,
 		fatalWait:  5 * time.Second,
 		exit:       os.Exit,
 		pinThreads: true,
@@ -212,6 +214,14 @@ func WithBatchSize(n int) Option { return optionFunc(func(c *config) { c.batchSi
 // WithLaneDepth sets how many batches may wait for one sink per shard
 // before that sink starts dropping (QueueFullNewest). Default 4.
 func WithLaneDepth(n int) Option { return optionFunc(func(c *config) { c.laneDepth = n }) }
+
+// WithSinkLagTimeout bounds how long a flusher waits for room in a sink's
+// full lane before it marks the sink as lagging. A lagging sink is skipped
+// without waiting, its events dropped (queue-full-newest), until its
+// writer has emptied its lane; so a hung sink costs the others one wait
+// of this length, not one per batch. Batches holding events logged under
+// the Block policy wait up to the block timeout instead. Default 20ms.
+func WithSinkLagTimeout(d time.Duration) Option { return optionFunc(func(c *config) { c.lagFor = d }) }
 
 // WithFlushInterval bounds how long an idle flusher or sink writer sleeps
 // before it looks again, and so the delivery delay of an event logged
@@ -335,6 +345,9 @@ func (c *config) validate() error {
 	}
 	if c.flushEvery <= 0 {
 		return fmt.Errorf("engine: WithFlushInterval: must be > 0, got %v", c.flushEvery)
+	}
+	if c.lagFor <= 0 {
+		return fmt.Errorf("engine: WithSinkLagTimeout: must be > 0, got %v", c.lagFor)
 	}
 	if c.callerSkip < 0 {
 		return fmt.Errorf("engine: WithCallerSkip: must be >= 0, got %d", c.callerSkip)

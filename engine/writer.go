@@ -33,7 +33,11 @@ type sinkWriter struct {
 	// pass them, so idle flushers wake this writer when theirs moves.
 	waitingForWatermark atomic.Bool
 	abandoned           atomic.Bool
-	frontier            atomic.Int64 // all events with Mono < frontier are written
+	// lagging is set by a flusher that waited in vain for room in one of
+	// our lanes; while set, flushers drop our batches without waiting. We
+	// clear it once every lane is empty again.
+	lagging  atomic.Bool
+	frontier atomic.Int64 // all events with Mono < frontier are written
 
 	counters sinkCounters
 	latency  *hist.Recorder // Write latency, ns
@@ -126,8 +130,9 @@ func (w *sinkWriter) sleep() {
 // covers it, so after loading W we are sure to find every event below W.
 // It returns the minimum watermark and whether every shard is finished.
 func (w *sinkWriter) collect() (bound int64, done bool) {
+	defer w.clearLagging()
 	bound, done = math.MaxInt64, true
-	depth := w.e.cfg.laneDepth
+	depth := heldLimit(w.e)
 	for s, f := range w.e.flushers {
 		wm := f.wm.Load()
 		w.wm[s] = wm
@@ -144,6 +149,19 @@ func (w *sinkWriter) collect() (bound int64, done bool) {
 		}
 	}
 	return bound, done
+}
+
+// clearLagging lets flushers wait for us again once we have caught up.
+func (w *sinkWriter) clearLagging() {
+	if !w.lagging.Load() {
+		return
+	}
+	for _, l := range w.lanes {
+		if l.tail.Load() != l.head.Load() {
+			return
+		}
+	}
+	w.lagging.Store(false)
 }
 
 // skip advances c past events this sink does not take.

@@ -35,6 +35,10 @@ type Event struct {
 	// Scope holds the fields and groups of the logger's With/WithGroup
 	// chain, shared by every event of that logger. Nil for none.
 	Scope *Scope
+	// Blocking is set when the event was logged under the Block overflow
+	// policy: the pipeline then waits (up to the block timeout) for a
+	// lagging sink to take it rather than dropping it.
+	Blocking bool
 
 	n      int
 	inline [InlineFields]Field

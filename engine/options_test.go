@@ -1,0 +1,62 @@
+package engine_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shardlog/shardlog/engine"
+	"github.com/shardlog/shardlog/ring"
+	"github.com/shardlog/shardlog/sinks"
+)
+
+func TestNewRefusesBadOptionsNamingThem(t *testing.T) {
+	mem := sinks.NewMemory(sinks.MemoryOptions{})
+	ok := engine.WithSink(mem)
+	cases := []struct {
+		name string
+		opts []engine.Option
+		want string
+	}{
+		{"no sinks", nil, "WithSink"},
+		{"nil sink", []engine.Option{engine.WithSink(nil)}, "WithSink: sink 0 is nil"},
+		{"nil option", []engine.Option{ok, nil}, "nil Option"},
+		{"duplicate names", []engine.Option{engine.WithSink(mem, engine.SinkName("a")), engine.WithSink(sinks.NewMemory(sinks.MemoryOptions{}), engine.SinkName("a"))}, `duplicate sink name "a"`},
+		{"shards zero", []engine.Option{ok, engine.WithShards(0)}, "WithShards: must be a power of two > 0, got 0"},
+		{"shards not pow2", []engine.Option{ok, engine.WithShards(3)}, "WithShards: must be a power of two > 0, got 3"},
+		{"capacity negative", []engine.Option{ok, engine.WithCapacity(-4)}, "WithCapacity: must be a power of two >= 2, got -4"},
+		{"capacity not pow2", []engine.Option{ok, engine.WithCapacity(1000)}, "WithCapacity: must be a power of two >= 2, got 1000"},
+		{"policy unknown", []engine.Option{ok, engine.WithOverflow(ring.Policy(9))}, "WithOverflow: unknown policy 9"},
+		{"rule policy unknown", []engine.Option{ok, engine.WithOverflowAt(engine.LevelError, ring.Policy(7))}, "WithOverflowAt(ERROR): unknown policy 7"},
+		{"block timeout", []engine.Option{ok, engine.WithBlockTimeout(0)}, "WithBlockTimeout: must be > 0"},
+		{"batch size", []engine.Option{ok, engine.WithBatchSize(0)}, "WithBatchSize: must be in 1..65536, got 0"},
+		{"lane depth", []engine.Option{ok, engine.WithLaneDepth(-1)}, "WithLaneDepth: must be in 1..1024, got -1"},
+		{"flush interval", []engine.Option{ok, engine.WithFlushInterval(-time.Second)}, "WithFlushInterval: must be > 0"},
+		{"caller skip", []engine.Option{ok, engine.WithCallerSkip(-1)}, "WithCallerSkip: must be >= 0, got -1"},
+		{"fatal timeout", []engine.Option{ok, engine.WithFatalTimeout(0)}, "WithFatalTimeout: must be > 0"},
+		{"queue kind", []engine.Option{ok, engine.WithQueue(engine.QueueKind(5))}, "WithQueue: unknown queue kind 5"},
+		{"nil level var", []engine.Option{ok, engine.WithLevelVar(nil)}, "WithLevelVar: nil LevelVar"},
+		{"nil enricher", []engine.Option{ok, engine.WithEnricher(nil)}, "WithEnricher: nil"},
+		{"nil filter", []engine.Option{ok, engine.WithFilter(nil)}, "WithFilter: nil"},
+		{"nil extractor", []engine.Option{ok, engine.WithContextExtractor(nil)}, "WithContextExtractor: nil"},
+		{"nil exit", []engine.Option{ok, engine.WithExitFunc(nil)}, "WithExitFunc: nil"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e, err := engine.New(c.opts...)
+			require.Nil(t, e)
+			require.ErrorContains(t, err, c.want)
+		})
+	}
+}
+
+func TestParseQueueKind(t *testing.T) {
+	for _, k := range queues {
+		got, err := engine.ParseQueueKind(k.String())
+		require.NoError(t, err)
+		require.Equal(t, k, got)
+	}
+	_, err := engine.ParseQueueKind("channel")
+	require.ErrorContains(t, err, `"channel"`)
+}

@@ -1,0 +1,96 @@
+package engine_test
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shardlog/shardlog/engine"
+	"github.com/shardlog/shardlog/ring"
+	"github.com/shardlog/shardlog/sinks"
+)
+
+// TestOrderSurvivesMigration checks the ordering guarantee: events of one
+// goroutine reach every sink in the order they were logged although the
+// goroutine keeps moving between processors (and so between shards), and
+// each sink sees all events in timestamp order. Goroutines are pushed
+// around with runtime.Gosched, system calls and GOMAXPROCS changes.
+func TestOrderSurvivesMigration(t *testing.T) {
+	forEachQueue(t, func(t *testing.T, q engine.QueueKind) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+		all := sinks.NewMemory(sinks.MemoryOptions{})
+		warn := sinks.NewMemory(sinks.MemoryOptions{})
+		e := newEngine(t, engine.WithQueue(q), engine.WithShards(4), engine.WithCapacity(256),
+			engine.WithBatchSize(32), engine.WithOverflow(ring.Block), engine.WithBlockTimeout(10e9),
+			engine.WithSink(all, engine.SinkName("all")),
+			engine.WithSink(warn, engine.SinkName("warn"), engine.SinkLevel(engine.LevelWarn)))
+		const goroutines, each = 8, 1500
+		var wg sync.WaitGroup
+		for g := range goroutines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				log := e.Logger().With(engine.Int("g", g))
+				for i := range each {
+					lvl := engine.LevelInfo
+					if i%3 == 0 {
+						lvl = engine.LevelWarn
+					}
+					log.Log(nil, lvl, "ordered", engine.Int("seq", i))
+					switch i % 7 {
+					case 0:
+						runtime.Gosched()
+					case 1:
+						_, _ = os.Getpid(), os.Getppid() // syscalls may hand the P away
+					}
+				}
+			}()
+		}
+		// Change the number of processors while the goroutines run, so
+		// they land on processors (and shards) they have not used yet.
+		done := make(chan struct{})
+		go func() {
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				runtime.GOMAXPROCS(1 + i%4)
+				runtime.Gosched()
+			}
+		}()
+		wg.Wait()
+		close(done)
+		flush(t, e)
+
+		check := func(name string, m *sinks.Memory, want int) {
+			evs := m.Events()
+			require.Equal(t, want, len(evs), name)
+			last := make(map[int64]int64)
+			var prevMono int64 = -1 << 63
+			for i, ev := range evs {
+				var g, seq int64 = -1, -1
+				for _, f := range ev.Scope.Frames[0].Fields {
+					if f.Key == "g" {
+						g = f.Int64()
+					}
+				}
+				seq = ev.Fields()[0].Int64()
+				if p, ok := last[g]; ok {
+					require.Greater(t, seq, p, "%s: goroutine %d logged seq %d after %d (event %d)", name, g, seq, p, i)
+				}
+				last[g] = seq
+				require.GreaterOrEqual(t, ev.Mono, prevMono, fmt.Sprintf("%s: event %d out of timestamp order", name, i))
+				prevMono = ev.Mono
+			}
+		}
+		check("all", all, goroutines*each)
+		check("warn", warn, goroutines*((each+2)/3))
+		requireBalanced(t, e.Stats())
+	})
+}

@@ -1,0 +1,297 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shardlog/shardlog/engine"
+	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/sinks"
+)
+
+func TestValuesAreCapturedAtCallTime(t *testing.T) {
+	mem := sinks.NewMemory(sinks.MemoryOptions{})
+	e := newEngine(t, engine.WithSink(mem))
+	b := []byte("before")
+	m := map[string]int{"a": 1}
+	type point struct{ X, Y int }
+	p := &point{1, 2}
+	s := []string{"x", "y"}
+	e.Logger().Info("captured", engine.Bytes("b", b), engine.Any("m", m), engine.Any("p", p), engine.Any("s", s))
+	copy(b, "AFTER!")
+	m["a"] = 99
+	p.X = 99
+	s[0] = "changed"
+	flush(t, e)
+	line := mem.Lines()[0]
+	require.Contains(t, line, `"b":"before"`)
+	require.Contains(t, line, `"m":{"a":1}`)
+	require.Contains(t, line, `"p":{"X":1,"Y":2}`)
+	require.Contains(t, line, `"s":["x","y"]`)
+}
+
+func TestSinkLevelsRouteAndAccountPerSink(t *testing.T) {
+	all := sinks.NewMemory(sinks.MemoryOptions{})
+	warn := sinks.NewMemory(sinks.MemoryOptions{})
+	e := newEngine(t, engine.WithLevel(engine.LevelDebug),
+		engine.WithSink(all, engine.SinkName("all")),
+		engine.WithSink(warn, engine.SinkName("warn"), engine.SinkLevel(engine.LevelWarn)))
+	log := e.Logger()
+	log.Trace("below engine level")
+	log.Debug("d")
+	log.Info("i")
+	log.Warn("w")
+	log.Error("e")
+	flush(t, e)
+	msgs := func(m *sinks.Memory) (out []string) {
+		for _, ev := range m.Events() {
+			out = append(out, ev.Message)
+		}
+		return out
+	}
+	require.Equal(t, []string{"d", "i", "w", "e"}, msgs(all))
+	require.Equal(t, []string{"w", "e"}, msgs(warn))
+	st := e.Stats()
+	require.Equal(t, uint64(4), st.Sinks[0].Accepted)
+	require.Equal(t, uint64(2), st.Sinks[1].Accepted)
+	requireBalanced(t, st)
+}
+
+func TestLevelVarChangesAtRunTime(t *testing.T) {
+	mem := sinks.NewMemory(sinks.MemoryOptions{})
+	var lv event.LevelVar
+	e := newEngine(t, engine.WithSink(mem), engine.WithLevelVar(&lv))
+	log := e.Logger()
+	log.Debug("hidden")
+	lv.Set(engine.LevelDebug)
+	require.True(t, log.Enabled(engine.LevelDebug))
+	log.Debug("shown")
+	flush(t, e)
+	require.Equal(t, 1, mem.Len())
+	require.Equal(t, "shown", mem.Events()[0].Message)
+}
+
+func TestWithNamedGroupAndCaller(t *testing.T) {
+	mem := sinks.NewMemory(sinks.MemoryOptions{})
+	e := newEngine(t, engine.WithSink(mem), engine.WithCaller(true), engine.WithName("svc"))
+	log := e.Logger().Named("http").With(engine.String("req", "r1")).WithGroup("g")
+	log.Info("hi", engine.Int("n", 1))
+	flush(t, e)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(mem.Lines()[0]), &got))
+	require.Equal(t, "svc.http", got["logger"])
+	require.Equal(t, "r1", got["req"])
+	require.Equal(t, map[string]any{"n": float64(1)}, got["g"])
+	require.Contains(t, got["caller"], "pipeline_test.go:")
+}
+
+func TestEnrichersFiltersAndContextExtractors(t *testing.T) {
+	mem := sinks.NewMemory(sinks.MemoryOptions{})
+	type key struct{}
+	e := newEngine(t, engine.WithSink(mem),
+		engine.WithEnricher(func(ev *event.Event) { ev.AddField(event.String("host", "h1")) }),
+		engine.WithFilter(func(ev *event.Event) bool { return !strings.HasPrefix(ev.Message, "noise") }),
+		engine.WithContextExtractor(func(ctx context.Context) []event.Field {
+			fs, _ := ctx.Value(key{}).([]event.Field)
+			return fs
+		}))
+	ctx := context.WithValue(context.Background(), key{}, []event.Field{event.String("trace_id", "t-1")})
+	log := e.Logger()
+	log.Log(ctx, engine.LevelInfo, "kept")
+	log.Info("noise: dropped")
+	flush(t, e)
+	require.Equal(t, 1, mem.Len())
+	line := mem.Lines()[0]
+	require.Contains(t, line, `"trace_id":"t-1"`)
+	require.Contains(t, line, `"host":"h1"`)
+	st := e.Stats()
+	require.Equal(t, uint64(1), st.Sinks[0].Dropped.Filtered)
+	requireBalanced(t, st)
+}
+
+func TestSinkErrorsAndPanicsAreCountedNotPropagated(t *testing.T) {
+	failing := sinks.NewMemory(sinks.MemoryOptions{})
+	failing.SetErr(errors.New("disk on fire"))
+	var handled atomic.Int64
+	var lastErr atomic.Value
+	e := newEngine(t,
+		engine.WithSink(failing, engine.SinkName("failing")),
+		engine.WithSink(panicSink{}, engine.SinkName("panicky")),
+		engine.WithErrorHandler(func(err error) { handled.Add(1); lastErr.Store(err.Error()) }))
+	for range 10 {
+		e.Logger().Info("x")
+	}
+	flush(t, e)
+	st := e.Stats()
+	require.Equal(t, uint64(10), st.Sinks[0].Failed)
+	require.Equal(t, uint64(10), st.Sinks[1].Failed)
+	require.Positive(t, handled.Load())
+	require.Positive(t, st.Errors)
+	requireBalanced(t, st)
+}
+
+type panicSink struct{}
+
+func (panicSink) Write(context.Context, []sinks.Entry) (int, error) { panic("sink exploded") }
+func (panicSink) Flush(context.Context) error                       { return nil }
+func (panicSink) Close(context.Context) error                       { return nil }
+
+// A sink that hangs must not delay the others; its lanes overflow and the
+// loss is counted against it alone.
+func TestSlowSinkDoesNotDelayOthers(t *testing.T) {
+	forEachQueue(t, func(t *testing.T, q engine.QueueKind) {
+		fast := sinks.NewMemory(sinks.MemoryOptions{})
+		slow := sinks.NewMemory(sinks.MemoryOptions{})
+		slow.SetDelay(time.Hour) // honours ctx: Shutdown's deadline releases it
+		e, err := engine.New(engine.WithQueue(q), engine.WithBatchSize(16), engine.WithLaneDepth(2),
+			engine.WithSink(fast, engine.SinkName("fast")), engine.WithSink(slow, engine.SinkName("slow")))
+		require.NoError(t, err)
+		const n = 2000
+		for i := range n {
+			e.Logger().Info("e", engine.Int("i", i))
+			if i%100 == 0 {
+				time.Sleep(time.Millisecond) // let flushers keep up; the test is about the sinks
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		require.NoError(t, fast.Wait(ctx, n), "fast sink got %d of %d: %+v", fast.Len(), n, e.Stats().Sinks[0])
+
+		sctx, scancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer scancel()
+		start := time.Now()
+		rep, err := e.Shutdown(sctx)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.Less(t, time.Since(start), 2*time.Second, "Shutdown returns by its deadline")
+		require.Equal(t, uint64(n), rep.Sinks[0].Written)
+		require.Zero(t, rep.Sinks[0].Dropped.Total())
+		require.Positive(t, rep.Sinks[1].Dropped.QueueFullNewest, "the slow sink's lanes overflowed")
+
+		// Once the slow sink's writer lets go, its accounting closes exactly.
+		require.Eventually(t, func() bool {
+			s := e.Stats().Sinks[1]
+			return s.Pending == 0
+		}, 5*time.Second, 5*time.Millisecond)
+		s := e.Stats().Sinks[1]
+		require.Equal(t, s.Accepted, s.Written+s.Failed+s.Dropped.Total(), "%+v", s)
+	})
+}
+
+// Under overload every event is accounted for exactly, for each policy.
+func TestOverloadAccountingIsExact(t *testing.T) {
+	for _, q := range queues {
+		for _, pol := range []string{"drop-oldest", "drop-newest", "block"} {
+			t.Run(q.String()+"/"+pol, func(t *testing.T) {
+				p := map[string]int{"drop-oldest": 0, "drop-newest": 1, "block": 2}[pol]
+				slowish := sinks.NewMemory(sinks.MemoryOptions{})
+				slowish.SetDelay(50 * time.Microsecond)
+				e, err := engine.New(engine.WithQueue(q), engine.WithCapacity(16), engine.WithShards(2),
+					engine.WithBatchSize(8), engine.WithBlockTimeout(time.Millisecond),
+					engine.WithOverflow(policies[p]), engine.WithSink(slowish))
+				require.NoError(t, err)
+				var wg sync.WaitGroup
+				const goroutines, each = 8, 2000
+				for g := range goroutines {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for i := range each {
+							e.Logger().Info("burst", engine.Int("g", g), engine.Int("i", i))
+						}
+					}()
+				}
+				wg.Wait()
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				rep, err := e.Shutdown(ctx)
+				require.NoError(t, err)
+				s := rep.Sinks[0]
+				require.Equal(t, uint64(goroutines*each), s.Accepted)
+				require.Equal(t, uint64(slowish.Len()), s.Written)
+				requireBalanced(t, rep)
+				t.Logf("%s: %+v", pol, s.Dropped)
+				if pol != "block" {
+					require.Positive(t, s.Dropped.Total(), "the test must overload the queue")
+				}
+				// After shutdown, calls are dropped as closed.
+				e.Logger().Info("late")
+				late := e.Stats().Sinks[0]
+				require.Equal(t, s.Dropped.Closed+1, late.Dropped.Closed)
+				requireBalanced(t, e.Stats())
+			})
+		}
+	}
+}
+
+func TestShutdownIsIdempotentAndFlushAfterReturnsErrClosed(t *testing.T) {
+	mem := sinks.NewMemory(sinks.MemoryOptions{})
+	e, err := engine.New(engine.WithSink(mem))
+	require.NoError(t, err)
+	e.Logger().Info("one")
+	r1, err := e.Shutdown(context.Background())
+	require.NoError(t, err)
+	r2, err := e.Shutdown(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, r1.Sinks[0].Written, r2.Sinks[0].Written)
+	require.Equal(t, uint64(1), r1.Sinks[0].Written)
+	require.ErrorIs(t, e.Flush(context.Background()), engine.ErrClosed)
+	require.ErrorIs(t, mem.Flush(context.Background()), sinks.ErrClosed, "Shutdown closes the sinks")
+}
+
+func TestFatalLogsDrainsAndExits(t *testing.T) {
+	mem := sinks.NewMemory(sinks.MemoryOptions{})
+	code := -1
+	e, err := engine.New(engine.WithSink(mem), engine.WithExitFunc(func(c int) { code = c }))
+	require.NoError(t, err)
+	e.Logger().Info("before")
+	e.Logger().Fatal("fatal", engine.String("why", "test"))
+	require.Equal(t, 1, code)
+	require.Equal(t, 2, mem.Len(), "both events written before exit")
+	require.Equal(t, engine.LevelFatal, mem.Events()[1].Level)
+}
+
+func TestPerCallSitePolicy(t *testing.T) {
+	mem := sinks.NewMemory(sinks.MemoryOptions{})
+	mem.SetDelay(time.Millisecond)
+	e := newEngine(t, engine.WithSink(mem), engine.WithCapacity(2), engine.WithShards(1), engine.WithBatchSize(1),
+		engine.WithOverflow(policies[1]), engine.WithOverflowAt(engine.LevelError, policies[2]), engine.WithBlockTimeout(time.Second))
+	for i := range 50 {
+		e.Logger().Error("must not be dropped", engine.Int("i", i))
+	}
+	flush(t, e)
+	st := e.Stats().Sinks[0]
+	require.Equal(t, uint64(50), st.Written, "errors block rather than drop: %+v", st)
+	strict := e.Logger().WithOverflow(policies[1])
+	for range 50 {
+		strict.Error("may be dropped")
+	}
+	flush(t, e)
+	requireBalanced(t, e.Stats())
+}
+
+func ExampleLogger() {
+	mem := sinks.NewMemory(sinks.MemoryOptions{})
+	e, err := engine.New(engine.WithSink(mem))
+	if err != nil {
+		panic(err)
+	}
+	log := e.Logger().Named("api").With(engine.String("region", "eu"))
+	log.Info("request handled", engine.Int("status", 200), engine.Duration("took", 1500*time.Microsecond))
+	rep, _ := e.Shutdown(context.Background())
+	var line map[string]any
+	_ = json.Unmarshal([]byte(mem.Lines()[0]), &line)
+	fmt.Println(line["msg"], line["logger"], line["region"], line["status"], line["took"])
+	fmt.Println("written:", rep.Sinks[0].Written, "pending:", rep.Sinks[0].Pending)
+	// Output:
+	// request handled api eu 200 1.5ms
+	// written: 1 pending: 0
+}
