@@ -35,3 +35,7 @@ benchstat:
 	go test -run '^$$' -bench 'BenchmarkRing/impl=mutex' -benchmem -count $(BENCH_COUNT) -benchtime $(BENCH_TIME) -cpu $(BENCH_CPU) ./ring | tee $(OUT)/mutex.txt
 	go test -run '^$$' -bench 'BenchmarkRing/impl=lockfree' -benchmem -count $(BENCH_COUNT) -benchtime $(BENCH_TIME) -cpu $(BENCH_CPU) ./ring | tee $(OUT)/lockfree.txt
 	$(BENCHSTAT) -ignore /impl $(OUT)/mutex.txt $(OUT)/lockfree.txt
+
+## run: the load generator, the project's main job.
+run:
+	go run ./cmd/loadgen
