@@ -253,6 +253,7 @@ func (e *Engine) Shutdown(ctx context.Context) (Report, error) {
 			}
 		}()
 		var first error
+	wait:
 		for _, w := range e.writers {
 			select {
 			case <-w.exited:
@@ -260,15 +261,13 @@ func (e *Engine) Shutdown(ctx context.Context) (Report, error) {
 					first = fmt.Errorf("engine: close %s: %w", w.name, w.closeErr)
 				}
 			case <-ctx.Done():
-				// Give up on the writers that are still busy: they stop
-				// at their next step and count what is left as dropped.
+				// Give up on the writers that are still busy: each stops at
+				// its next step and counts what it holds as dropped.
 				for _, w := range e.writers {
 					w.abandon()
 				}
 				first = ctx.Err()
-			}
-			if first == ctx.Err() && first != nil {
-				break
+				break wait
 			}
 		}
 		e.state.Store(stateClosed)
