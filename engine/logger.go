@@ -129,12 +129,7 @@ func (l *Logger) WithOverflow(p ring.Policy) *Logger {
 func (l *Logger) Engine() *Engine { return l.e }
 
 // emit captures and queues one enabled event. skip counts extra frames
-// between the user's call and emit's caller (the slog handler adds some).
-//
-// The fill closure runs after the slot is claimed: the clock is read there,
-// so every event claimed after a flusher's Produced load carries a later
-// Mono (the watermark argument, docs/DESIGN.md). It must stay on the
-// stack, so the ring is called through its concrete type.
+// between the user's call and emit's caller.
 func (l *Logger) emit(ctx context.Context, lvl Level, msg string, fields []Field, skip int) {
 	e := l.e
 	var pc uintptr
@@ -156,6 +151,11 @@ func (l *Logger) emitRecord(ctx context.Context, lvl Level, msg string, t time.T
 
 // enqueue is the body of emit and emitRecord. With clock set the event's
 // Time is the clock reading taken for Mono; otherwise it is t.
+//
+// The fill closure runs after the slot is claimed: the clock is read there,
+// so every event claimed after a flusher's Produced load carries a later
+// Mono (the watermark argument, docs/DESIGN.md). It must stay on the
+// stack, so the ring is called through its concrete type.
 func (l *Logger) enqueue(ctx context.Context, lvl Level, msg string, fields []Field, pc uintptr, t time.Time, clock bool) ring.Status {
 	e := l.e
 	var extra []Field

@@ -152,7 +152,10 @@ func TestSlowSinkDoesNotDelayOthers(t *testing.T) {
 		fast := sinks.NewMemory(sinks.MemoryOptions{})
 		slow := sinks.NewMemory(sinks.MemoryOptions{})
 		slow.SetDelay(time.Hour) // honours ctx: Shutdown's deadline releases it
-		e, err := engine.New(engine.WithQueue(q), engine.WithBatchSize(16), engine.WithLaneDepth(2),
+		// The ring holds the whole burst, so the fast sink can lose events
+		// only if the slow one is not isolated (the flusher's one bounded
+		// wait on the slow lane is absorbed by the ring).
+		e, err := engine.New(engine.WithQueue(q), engine.WithBatchSize(16), engine.WithLaneDepth(2), engine.WithCapacity(4096),
 			engine.WithSink(fast, engine.SinkName("fast")), engine.WithSink(slow, engine.SinkName("slow")))
 		require.NoError(t, err)
 		const n = 2000

@@ -51,9 +51,10 @@ type HandlerOptions struct {
 	//     written as its text (slog.Value.String); removal leaves the
 	//     message empty.
 	//
-	// A nil ReplaceAttr costs nothing. A non-nil one makes each record
-	// with attributes allocate for its group paths, its slog.Attr values
-	// and, with AddSource, the slog.Source it is shown.
+	// A nil ReplaceAttr costs nothing. A non-nil one allocates only for
+	// what it is shown that does not exist yet: the group path of an
+	// attribute inside a group attribute, the *slog.Source of a call
+	// site, and the level boxed in a slog.Value (Debug, for one).
 	ReplaceAttr func(groups []string, a slog.Attr) slog.Attr
 }
 
@@ -68,13 +69,15 @@ type HandlerOptions struct {
 // rendered by event.Any, so a caller may change them as soon as the log
 // call returns. Attributes with an empty key are dropped, unless they are
 // groups, whose members are then added to the enclosing level; groups
-// with no members are dropped.
+// with no members are dropped. (slog's own handlers drop only the zero
+// Attr and write other empty keys; a value without a key cannot be found
+// again by a reader, so this handler drops it.)
 //
 // WithAttrs and WithGroup build on Logger.With and Logger.WithGroup:
 // their fields are converted once and shared by every later event, not
 // encoded again per call. The Logger's name, scope and per-logger
-// overflow policy apply, so NewHandler(log.Named("db").With(...), nil)
-// works as expected.
+// overflow policy apply: a handler built on log.Named("db").With(f)
+// names its events "db" and adds f to each.
 //
 // Handle runs on the caller's goroutine and costs what a Logger call
 // costs: it allocates nothing for records of up to event.InlineFields
@@ -185,16 +188,22 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 // appendAttr converts a to fields appended to dst. groups is the group
 // path of a, for ReplaceAttr.
 func (h *Handler) appendAttr(dst []Field, a slog.Attr, groups []string) []Field {
-	v := a.Value.Resolve()
-	if h.replace != nil && v.Kind() != slog.KindGroup {
+	v := a.Value
+	k := v.Kind() // a type switch: read once
+	if k == slog.KindLogValuer {
+		v = v.Resolve()
+		k = v.Kind()
+	}
+	if h.replace != nil && k != slog.KindGroup {
 		a = h.replace(groups, slog.Attr{Key: a.Key, Value: v})
 		v = a.Value.Resolve()
+		k = v.Kind()
 	}
-	if v.Kind() != slog.KindGroup {
+	if k != slog.KindGroup {
 		if a.Key == "" {
 			return dst
 		}
-		return append(dst, valueField(a.Key, v))
+		return append(dst, valueField(a.Key, k, v))
 	}
 	members := v.Group()
 	if a.Key == "" {
@@ -219,10 +228,10 @@ func (h *Handler) appendAttr(dst []Field, a slog.Attr, groups []string) []Field 
 	return append(dst[:mark], g)
 }
 
-// valueField converts a resolved value that is not a group. The basic
+// valueField converts a resolved value of kind k, not a group. The basic
 // kinds are read through their typed accessors, which do not allocate.
-func valueField(key string, v slog.Value) Field {
-	switch v.Kind() {
+func valueField(key string, k slog.Kind, v slog.Value) Field {
+	switch k {
 	case slog.KindString:
 		return event.String(key, v.String())
 	case slog.KindInt64:

@@ -1,0 +1,319 @@
+// Command loadgen drives a service-like workload through the shardlog
+// engine and reports what became of every event.
+//
+// Each of -goroutines goroutines logs "request handled" events with
+// -fields fields on a fixed schedule (open loop: -rate events per second
+// in total, or as fast as it can with -rate 0) for -duration, into the
+// sinks chosen by -sink. A progress line goes to standard error while it
+// runs; at the end the engine is shut down and a report goes to standard
+// output: the engine's per-sink accounting, the latency of the log calls,
+// the delivered throughput, and whether the accounting identity
+//
+//	accepted == written + dropped + failed + pending
+//
+// holds for every sink. Exit status: 0 when it does, 1 when it does not or
+// the shutdown failed, 2 for invalid flags.
+//
+// Usage:
+//
+//	go run ./cmd/loadgen [flags]
+//	go run ./cmd/loadgen -duration 3s -sink discard -json
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/shardlog/shardlog/engine"
+	"github.com/shardlog/shardlog/ring"
+	"github.com/shardlog/shardlog/sinks"
+	"github.com/shardlog/shardlog/sinks/format"
+)
+
+// Limits on flag values.
+const (
+	// maxGoroutines bounds -goroutines: each goroutine has two latency
+	// histograms of its own, about 0.9 MiB together.
+	maxGoroutines = 256
+	// maxFields is the number of fields in the event table.
+	maxFields = len(fieldMakers)
+)
+
+// File sink settings.
+const (
+	logFileName   = "loadgen.log"
+	logMaxSizeMB  = 64
+	logMaxBackups = 3
+)
+
+// shutdownTimeout bounds the final drain.
+const shutdownTimeout = 10 * time.Second
+
+// config is the validated command line.
+type config struct {
+	goroutines    int
+	rate          int // events/s over all goroutines; 0: closed loop
+	duration      time.Duration
+	queue         engine.QueueKind
+	policy        ring.Policy
+	sink          string // file, console, both or discard
+	dir           string
+	consoleFormat string // text or json
+	fields        int
+	shards        int // 0: the engine's default
+	capacity      int // 0: the engine's default
+	progress      time.Duration
+	jsonReport    bool
+}
+
+func (c config) usesFile() bool    { return c.sink == "file" || c.sink == "both" }
+func (c config) usesConsole() bool { return c.sink == "console" || c.sink == "both" }
+func (c config) logPath() string   { return filepath.Join(c.dir, logFileName) }
+
+// parseFlags reads the command line. -h prints the usage to help and
+// returns flag.ErrHelp; every other error is a usage error (exit status 2)
+// that names the flag at fault.
+func parseFlags(args []string, help io.Writer) (config, error) {
+	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are returned, not printed
+	var c config
+	var queue, policy string
+	fs.IntVar(&c.goroutines, "goroutines", 8, fmt.Sprintf("logging goroutines, 1..%d", maxGoroutines))
+	fs.IntVar(&c.rate, "rate", 200000, "target events/s over all goroutines, on a fixed schedule; 0 logs as fast as possible (closed loop)")
+	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long to generate load")
+	fs.StringVar(&queue, "queue", engine.LockFree.String(), "queue: lockfree or mutex")
+	fs.StringVar(&policy, "policy", ring.DropOldest.String(), "overflow policy: drop-oldest, drop-newest or block")
+	fs.StringVar(&c.sink, "sink", "file", "sinks: file, console (standard error), both, or discard (counts, writes nothing)")
+	fs.StringVar(&c.dir, "dir", "./logs", "directory of the file sink's "+logFileName+" (JSON lines, rotated at 64 MiB, 3 backups)")
+	fs.StringVar(&c.consoleFormat, "console-format", "text", "console sink format: text or json")
+	fs.IntVar(&c.fields, "fields", 5, fmt.Sprintf("fields per event, 1..%d", maxFields))
+	fs.IntVar(&c.shards, "shards", 0, "queue shards, a power of two; 0: GOMAXPROCS rounded up to a power of two")
+	fs.IntVar(&c.capacity, "capacity", 0, fmt.Sprintf("slots per shard, a power of two >= 2; 0: %d", ring.DefaultCapacity))
+	fs.DurationVar(&c.progress, "progress", time.Second, "progress line interval; 0 disables it")
+	fs.BoolVar(&c.jsonReport, "json", false, "print the final report as JSON")
+
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(help)
+			fmt.Fprintf(help, "Usage: loadgen [flags]\n\nFlags:\n")
+			fs.PrintDefaults()
+			return c, err
+		}
+		// The flag package's messages name the flag: "invalid value "x"
+		// for flag -rate: parse error".
+		return c, fmt.Errorf("loadgen: %w", err)
+	}
+	bad := func(format string, args ...any) (config, error) {
+		return c, fmt.Errorf("loadgen: "+format, args...)
+	}
+	if fs.NArg() > 0 {
+		return bad("unexpected argument %q (flags only)", fs.Arg(0))
+	}
+	var err error
+	if c.queue, err = engine.ParseQueueKind(queue); err != nil {
+		return bad("-queue: %v", err)
+	}
+	if c.policy, err = ring.ParsePolicy(policy); err != nil {
+		return bad("-policy: %v", err)
+	}
+	switch {
+	case c.goroutines < 1 || c.goroutines > maxGoroutines:
+		return bad("-goroutines must be in 1..%d, got %d", maxGoroutines, c.goroutines)
+	case c.rate < 0:
+		return bad("-rate must be >= 0 (0: as fast as possible), got %d", c.rate)
+	case c.duration <= 0:
+		return bad("-duration must be > 0, got %v", c.duration)
+	case c.sink != "file" && c.sink != "console" && c.sink != "both" && c.sink != "discard":
+		return bad("-sink must be file, console, both or discard, got %q", c.sink)
+	case c.usesFile() && c.dir == "":
+		return bad("-dir must not be empty with -sink %s", c.sink)
+	case c.consoleFormat != "text" && c.consoleFormat != "json":
+		return bad("-console-format must be text or json, got %q", c.consoleFormat)
+	case c.fields < 1 || c.fields > maxFields:
+		return bad("-fields must be in 1..%d, got %d", maxFields, c.fields)
+	case c.shards < 0:
+		return bad("-shards must be >= 0 (0: the default), got %d", c.shards)
+	case c.capacity < 0:
+		return bad("-capacity must be >= 0 (0: the default), got %d", c.capacity)
+	case c.progress < 0:
+		return bad("-progress must be >= 0 (0: off), got %v", c.progress)
+	}
+	return c, nil
+}
+
+// pipeline is an engine and the sinks it was built with.
+type pipeline struct {
+	eng     *engine.Engine
+	discard *discardSink // nil unless -sink discard
+}
+
+// build makes the sinks and the engine of c. Its errors come from the flag
+// values (an unwritable -dir, a -shards the engine refuses) and are
+// returned as the sinks and the engine word them.
+func build(c config, console io.Writer) (*pipeline, error) {
+	p := &pipeline{}
+	opts := []engine.Option{
+		engine.WithQueue(c.queue),
+		engine.WithOverflow(c.policy),
+	}
+	if c.shards > 0 {
+		opts = append(opts, engine.WithShards(c.shards))
+	}
+	if c.capacity > 0 {
+		opts = append(opts, engine.WithCapacity(c.capacity))
+	}
+	var file *sinks.File
+	if c.usesFile() {
+		f, err := sinks.NewFile(sinks.FileOptions{
+			Path:       c.logPath(),
+			MaxSizeMB:  logMaxSizeMB,
+			MaxBackups: logMaxBackups,
+		})
+		if err != nil {
+			return nil, err
+		}
+		file = f
+		opts = append(opts, engine.WithSink(f, engine.SinkName("file")))
+	}
+	if c.usesConsole() {
+		var enc sinks.Encoder = format.Text{}
+		if c.consoleFormat == "json" {
+			enc = format.JSON{}
+		}
+		s, err := sinks.NewConsole(sinks.ConsoleOptions{Out: console, Encoder: enc})
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, engine.WithSink(s, engine.SinkName("console")))
+	}
+	if c.sink == "discard" {
+		p.discard = &discardSink{}
+		opts = append(opts, engine.WithSink(p.discard, engine.SinkName("discard")))
+	}
+	eng, err := engine.New(opts...)
+	if err != nil {
+		if file != nil {
+			_ = file.Close(context.Background())
+		}
+		return nil, err
+	}
+	p.eng = eng
+	return p, nil
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := runMain(ctx, stop, os.Args[1:], os.Stdout, os.Stderr, isTerminal(os.Stderr))
+	stop()
+	os.Exit(code)
+}
+
+// runMain is the whole command; it returns the exit status. stdout gets
+// the report; stderr the progress line, the console sink and errors.
+// Once the load has been generated it calls stopSignals, so that a second
+// interrupt during the drain kills the process.
+func runMain(ctx context.Context, stopSignals func(), args []string, stdout, stderr io.Writer, tty bool) int {
+	c, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		fmt.Fprintln(stderr, "Run 'loadgen -h' for the flags.")
+		return 2
+	}
+	p, err := build(c, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	// The console sink shares standard error with the progress line: a
+	// line rewritten in place would be torn by log lines.
+	tty = tty && !c.usesConsole()
+	res, err := runLoad(ctx, c, p, stderr, tty, stopSignals)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if c.jsonReport {
+		err = res.writeJSON(stdout)
+	} else {
+		err = res.writeText(stdout)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "loadgen: writing the report: %v\n", err)
+		return 1
+	}
+	if res.ShutdownErr != "" || len(res.Mismatches) > 0 {
+		return 1
+	}
+	return 0
+}
+
+// isTerminal reports whether f is a character device, where the progress
+// line can be rewritten in place.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// capacityOrDefault is the slots per shard the engine uses.
+func (c config) capacityOrDefault() int {
+	if c.capacity > 0 {
+		return c.capacity
+	}
+	return ring.DefaultCapacity
+}
+
+// runLoad generates the load of c through p, with progress lines on
+// progressOut every c.progress, then shuts the engine down and returns the
+// report. When ctx is done the load stops early and the run is reported
+// as far as it went. stopSignals, if not nil, is called once the load
+// stops, before the drain.
+func runLoad(ctx context.Context, c config, p *pipeline, progressOut io.Writer, tty bool, stopSignals func()) (*result, error) {
+	w, err := newWorkload(c, p.eng.Logger().Named("http"))
+	if err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		_, _ = p.eng.Shutdown(ctx)
+		return nil, err
+	}
+	start := time.Now()
+	stopProgress, progressDone := make(chan struct{}), make(chan struct{})
+	if c.progress > 0 {
+		go func() {
+			defer close(progressDone)
+			newProgress(progressOut, tty, p.eng, w, start).run(c.progress, stopProgress)
+		}()
+	} else {
+		close(progressDone)
+	}
+
+	w.run(ctx, start, c.duration)
+	generate := time.Since(start)
+	if stopSignals != nil {
+		stopSignals()
+	}
+
+	// The progress line keeps going through the drain, so a slow one shows.
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	rep, shutdownErr := p.eng.Shutdown(sctx)
+	cancel()
+	wall := time.Since(start)
+	close(stopProgress)
+	<-progressDone
+
+	discarded := int64(-1)
+	if p.discard != nil {
+		discarded = int64(p.discard.Events())
+	}
+	return newResult(c, p.eng, w, rep, shutdownErr, generate, wall, discarded), nil
+}

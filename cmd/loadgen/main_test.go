@@ -1,0 +1,195 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// shortRun parses args after the test's defaults: a 300ms open-loop run at
+// 20000 events/s on 4 goroutines, into a file in a temporary directory.
+func shortRun(t *testing.T, args ...string) config {
+	t.Helper()
+	c, err := parseFlags(append([]string{
+		"-duration", "300ms", "-rate", "20000", "-goroutines", "4",
+		"-dir", t.TempDir(), "-progress", "100ms",
+	}, args...), io.Discard)
+	require.NoError(t, err)
+	return c
+}
+
+func TestRunWritesEveryWrittenEventToTheLogFile(t *testing.T) {
+	c := shortRun(t, "-fields", "10")
+	p, err := build(c, io.Discard)
+	require.NoError(t, err)
+	var progressOut bytes.Buffer
+	res, err := runLoad(context.Background(), c, p, &progressOut, false, nil)
+	require.NoError(t, err)
+
+	var report bytes.Buffer
+	require.NoError(t, res.writeText(&report))
+	assert.Contains(t, report.String(), "\naccounting: exact\n")
+	assert.Empty(t, res.Mismatches)
+	assert.Empty(t, res.ShutdownErr)
+
+	// The schedule: 4 goroutines x 1500 events, one every 200µs each.
+	assert.Equal(t, uint64(6000), res.Scheduled)
+	assert.Equal(t, res.Scheduled, res.Attempted+res.Unsent)
+	require.Len(t, res.Sinks, 1)
+	s := res.Sinks[0]
+	assert.Equal(t, "file", s.Name)
+	assert.Equal(t, res.Attempted, s.Accepted)
+	assert.Zero(t, s.Pending)
+	assert.Equal(t, uint64(res.CallLatency.Count()), res.Attempted)
+	assert.Equal(t, uint64(res.ServiceLatency.Count()), res.Attempted)
+
+	fi, err := os.Stat(c.logPath())
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o640), fi.Mode().Perm())
+
+	f, err := os.Open(c.logPath())
+	require.NoError(t, err)
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	var lines uint64
+	for sc.Scan() {
+		lines++
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &rec), "line %d: %s", lines, sc.Text())
+		assert.Contains(t, []any{"request handled", "slow request", "request failed"}, rec["msg"])
+		for _, k := range []string{"method", "path", "status", "latency_ms", "user_id", "bytes", "trace_id", "remote_addr", "user_agent", "cache_hit"} {
+			assert.Contains(t, rec, k, "line %d", lines)
+		}
+	}
+	require.NoError(t, sc.Err())
+	assert.Equal(t, s.Written, lines)
+
+	// Not a terminal: one line per interval.
+	assert.Contains(t, progressOut.String(), "depth")
+	assert.NotContains(t, progressOut.String(), "\r")
+}
+
+func TestFieldsFlagChoosesHowManyFields(t *testing.T) {
+	c := shortRun(t, "-fields", "1", "-duration", "50ms", "-progress", "0")
+	p, err := build(c, io.Discard)
+	require.NoError(t, err)
+	res, err := runLoad(context.Background(), c, p, io.Discard, false, nil)
+	require.NoError(t, err)
+	require.NotZero(t, res.Sinks[0].Written)
+
+	data, err := os.ReadFile(c.logPath())
+	require.NoError(t, err)
+	line, _, _ := strings.Cut(string(data), "\n")
+	var rec map[string]any
+	require.NoError(t, json.Unmarshal([]byte(line), &rec))
+	assert.Contains(t, rec, "method")
+	assert.NotContains(t, rec, "path")
+}
+
+func TestParseFlagsErrorsNameTheFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"-policy", "nope"}, "-policy"},
+		{[]string{"-queue", "x"}, "-queue"},
+		{[]string{"-goroutines", "0"}, "-goroutines"},
+		{[]string{"-goroutines", "100000"}, "-goroutines"},
+		{[]string{"-rate", "-1"}, "-rate"},
+		{[]string{"-rate", "fast"}, "-rate"},
+		{[]string{"-fields", "11"}, "-fields"},
+		{[]string{"-fields", "0"}, "-fields"},
+		{[]string{"-duration", "0"}, "-duration"},
+		{[]string{"-sink", "nfs"}, "-sink"},
+		{[]string{"-dir", ""}, "-dir"},
+		{[]string{"-console-format", "xml"}, "-console-format"},
+		{[]string{"-shards", "-1"}, "-shards"},
+		{[]string{"-capacity", "-1"}, "-capacity"},
+		{[]string{"-progress", "-1s"}, "-progress"},
+		{[]string{"-bogus"}, "-bogus"},
+	} {
+		t.Run(strings.Join(tc.args, "="), func(t *testing.T) {
+			_, err := parseFlags(tc.args, io.Discard)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.flag)
+			assert.True(t, strings.HasPrefix(err.Error(), "loadgen: "), err.Error())
+		})
+	}
+}
+
+func TestParseFlagsDefaults(t *testing.T) {
+	c, err := parseFlags(nil, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, 8, c.goroutines)
+	assert.Equal(t, 200000, c.rate)
+	assert.Equal(t, "lockfree", c.queue.String())
+	assert.Equal(t, "drop-oldest", c.policy.String())
+	assert.Equal(t, "file", c.sink)
+	assert.Equal(t, filepath.Join("logs", "loadgen.log"), c.logPath())
+	assert.Equal(t, 5, c.fields)
+}
+
+func TestRunMainExitStatus(t *testing.T) {
+	run := func(args ...string) (code int, stdout, stderr string) {
+		var out, errOut bytes.Buffer
+		code = runMain(context.Background(), nil, args, &out, &errOut, false)
+		return code, out.String(), errOut.String()
+	}
+
+	t.Run("bad flag", func(t *testing.T) {
+		code, out, errOut := run("-policy", "nope")
+		assert.Equal(t, 2, code)
+		assert.Empty(t, out)
+		assert.Contains(t, errOut, `loadgen: -policy: ring: unknown policy "nope"`)
+	})
+	t.Run("engine refuses", func(t *testing.T) {
+		code, _, errOut := run("-shards", "3", "-sink", "discard")
+		assert.Equal(t, 2, code)
+		assert.Contains(t, errOut, "engine: WithShards")
+	})
+	t.Run("help", func(t *testing.T) {
+		code, _, errOut := run("-h")
+		assert.Equal(t, 0, code)
+		assert.Contains(t, errOut, "-goroutines")
+	})
+	t.Run("closed loop json report", func(t *testing.T) {
+		code, out, _ := run("-duration", "50ms", "-rate", "0", "-goroutines", "2", "-sink", "discard", "-progress", "0", "-json")
+		require.Equal(t, 0, code)
+		var rep map[string]any
+		require.NoError(t, json.Unmarshal([]byte(out), &rep), out)
+		assert.Equal(t, "exact", rep["accounting"])
+		assert.NotContains(t, rep, "service_latency_ns")
+		sinks := rep["sinks"].([]any)
+		require.Len(t, sinks, 1)
+		assert.Equal(t, "discard", sinks[0].(map[string]any)["name"])
+		assert.Equal(t, rep["attempted"], sinks[0].(map[string]any)["accepted"])
+	})
+	t.Run("both sinks", func(t *testing.T) {
+		code, out, errOut := run("-duration", "50ms", "-rate", "2000", "-sink", "both", "-console-format", "json",
+			"-dir", t.TempDir(), "-progress", "0")
+		require.Equal(t, 0, code, out)
+		assert.Contains(t, out, "sink file\n")
+		assert.Contains(t, out, "sink console\n")
+		assert.Contains(t, out, "accounting: exact")
+		assert.Contains(t, errOut, `"msg":"request handled"`)
+	})
+}
+
+func TestParseFlagsHelp(t *testing.T) {
+	var help bytes.Buffer
+	_, err := parseFlags([]string{"-help"}, &help)
+	assert.True(t, errors.Is(err, flag.ErrHelp))
+	assert.Contains(t, help.String(), "Usage: loadgen")
+}
