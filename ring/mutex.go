@@ -115,9 +115,8 @@ func (m *Mutex[T]) EnqueueShard(ctx context.Context, shard int, p Policy, fill f
 				s.waiters.Add(1)
 				s.mu.Unlock()
 				if deadline == nil && s.timeout > 0 {
-					t := time.NewTimer(s.timeout)
-					defer t.Stop()
-					deadline = t.C
+					// Not stopped: unreferenced timers are collected (Go 1.23+).
+					deadline = time.NewTimer(s.timeout).C
 				}
 				st := m.wait(ctx, s, deadline)
 				s.waiters.Add(-1)

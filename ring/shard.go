@@ -104,7 +104,9 @@ func (s *shard[T]) init(index, capacity int, start uint64, onEvict func(int, *T)
 func (s *shard[T]) enqueue(ctx context.Context, p Policy, fill func(*T), closed *atomic.Bool, done <-chan struct{}) Result {
 	var evicted uint32
 	waited := false
-	var deadline <-chan time.Time // made when a Block producer first parks
+	// Made when a Block producer first parks; never stopped: since Go
+	// 1.23 an unreferenced timer is collected whether or not it fired.
+	var deadline *time.Timer
 	for spins := 0; ; {
 		pos := s.tail.Load()
 		sl := &s.slots[pos&s.mask]
@@ -158,12 +160,7 @@ func (s *shard[T]) enqueue(ctx context.Context, p Policy, fill func(*T), closed 
 				backoff(&spins)
 			}
 		case Block:
-			if deadline == nil && s.timeout > 0 {
-				t := time.NewTimer(s.timeout)
-				defer t.Stop()
-				deadline = t.C
-			}
-			switch s.waitForSpace(ctx, pos, done, deadline) {
+			switch s.block(ctx, pos, done, &deadline) {
 			case Canceled:
 				s.canceled.Add(1)
 				return Result{Shard: s.index, Status: Canceled}
@@ -215,8 +212,8 @@ func (s *shard[T]) drain(dst []T) (n int, lost uint64) {
 	for n < len(dst) {
 		h := s.head.Load()
 		// Count the published run at h, up to the room left in dst.
-		k := uint64(0)
-		for room := uint64(len(dst) - n); k < room; k++ {
+		k, room := uint64(0), uint64(len(dst)-n)
+		for ; k < room; k++ {
 			if s.slots[(h+k)&s.mask].seq.Load() != h+k+1 {
 				break
 			}
@@ -293,6 +290,20 @@ func (s *shard[T]) waitForSpace(ctx context.Context, pos uint64, done <-chan str
 	case <-done:
 		return Closed
 	}
+}
+
+// block parks a Block producer for one wait, making the deadline timer on
+// the first wait of the call (the only allocation on any enqueue path, and
+// only when the producer actually parks with a BlockTimeout set).
+func (s *shard[T]) block(ctx context.Context, pos uint64, done <-chan struct{}, deadline **time.Timer) Status {
+	var c <-chan time.Time
+	if s.timeout > 0 {
+		if *deadline == nil {
+			*deadline = time.NewTimer(s.timeout)
+		}
+		c = (*deadline).C
+	}
+	return s.waitForSpace(ctx, pos, done, c)
 }
 
 // passBaton hands the wake-up on to the next parked producer when there is
