@@ -32,8 +32,8 @@ bench:
 ## $(BENCH_COUNT) runs each at -cpu $(BENCH_CPU), compared by benchstat.
 benchstat:
 	@mkdir -p $(OUT)
-	go test -run '^$$' -bench 'BenchmarkRing/impl=mutex' -benchmem -count $(BENCH_COUNT) -benchtime $(BENCH_TIME) -cpu $(BENCH_CPU) ./ring | tee $(OUT)/mutex.txt
-	go test -run '^$$' -bench 'BenchmarkRing/impl=lockfree' -benchmem -count $(BENCH_COUNT) -benchtime $(BENCH_TIME) -cpu $(BENCH_CPU) ./ring | tee $(OUT)/lockfree.txt
+	go test -run '^$$' -bench 'BenchmarkRing$$/impl=mutex' -benchmem -count $(BENCH_COUNT) -benchtime $(BENCH_TIME) -cpu $(BENCH_CPU) ./ring | tee $(OUT)/mutex.txt
+	go test -run '^$$' -bench 'BenchmarkRing$$/impl=lockfree' -benchmem -count $(BENCH_COUNT) -benchtime $(BENCH_TIME) -cpu $(BENCH_CPU) ./ring | tee $(OUT)/lockfree.txt
 	$(BENCHSTAT) -ignore /impl $(OUT)/mutex.txt $(OUT)/lockfree.txt
 
 ## run: the load generator, the project's main job.

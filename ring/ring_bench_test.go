@@ -65,6 +65,17 @@ func BenchmarkRing(b *testing.B) {
 	}
 }
 
+// BenchmarkRingSeed runs the mutex twin as the original design had it: one
+// queue for all producers. Against BenchmarkRing/impl=mutex (sharded like
+// the ring) it separates what sharding buys from what lock-freedom buys.
+func BenchmarkRingSeed(b *testing.B) {
+	for _, pol := range []ring.Policy{ring.DropOldest, ring.DropNewest, ring.Block} {
+		b.Run("impl=mutex/policy="+pol.String(), func(b *testing.B) {
+			benchQueue(b, impls[1], ring.Config[payload]{Shards: 1}, pol)
+		})
+	}
+}
+
 // BenchmarkShardChoice compares the per-processor shard choice with a
 // random shard, on the lock-free ring.
 func BenchmarkShardChoice(b *testing.B) {
