@@ -182,7 +182,8 @@ func (e *Engine) policyFor(l event.Level) ring.Policy {
 }
 
 // mono is the ordering clock: monotonic nanoseconds since the engine's
-// epoch.
+// epoch. time.Since on a time with a monotonic reading reads only the
+// monotonic clock, half the cost of time.Now.
 func (e *Engine) mono() int64 { return int64(time.Since(e.epoch)) }
 
 // onEvict runs on a producer that evicted ev under DropOldest: the event

@@ -40,6 +40,7 @@ type flusher struct {
 	kick  chan struct{} // Flush and Shutdown wake the flusher early
 	wm    atomic.Int64  // the shard's watermark; math.MaxInt64 when done
 	timer *time.Timer
+	wall  wallClock // derives events' wall time from Mono
 
 	// The current epoch (flusher-private).
 	inEpoch      bool
@@ -184,8 +185,13 @@ func (f *flusher) getBatch() *batch {
 // prepare enriches, filters, classifies, sorts and encodes a drained batch.
 func (f *flusher) prepare(b *batch) {
 	e := f.e
+	f.wall.refresh(e)
 	for i := 0; i < b.n; i++ {
 		ev := &b.events[i]
+		if ev.WallFromMono {
+			ev.Time = f.wall.at(ev.Mono)
+			ev.WallFromMono = false
+		}
 		class := e.classes.of(ev.Level)
 		for _, en := range e.cfg.enrichers {
 			e.safely("enricher", func() { en(ev) })

@@ -185,12 +185,12 @@ func (l *Logger) enqueue(ctx context.Context, lvl Level, msg string, fields []Fi
 	}
 	counters := e.counters[shard]
 	fill := func(ev *event.Event) {
-		now := time.Now()
-		ev.Time = now
-		if !clock {
-			ev.Time = t
-		}
-		ev.Mono = int64(now.Sub(e.epoch))
+		// One clock read, after the claim: Mono orders the event, and the
+		// wall time is derived from it later (clock.go), unless the caller
+		// brought its own (slog records).
+		ev.Mono = e.mono()
+		ev.Time = t
+		ev.WallFromMono = clock
 		ev.Level = lvl
 		ev.Message = msg
 		ev.Logger = l.name

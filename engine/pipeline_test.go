@@ -298,3 +298,27 @@ func ExampleLogger() {
 	// request handled api eu 200 1.5ms
 	// written: 1 pending: 0
 }
+
+// The wall time is derived from the monotonic clock on the flusher; it
+// must still be the time of the call.
+func TestWallTimeIsTheCallTime(t *testing.T) {
+	mem := sinks.NewMemory(sinks.MemoryOptions{})
+	e := newEngine(t, engine.WithSink(mem))
+	var before, after []time.Time
+	for range 5 {
+		before = append(before, time.Now())
+		e.Logger().Info("tick")
+		after = append(after, time.Now())
+		time.Sleep(30 * time.Millisecond) // spans anchor refreshes (100ms)
+	}
+	flush(t, e)
+	evs := mem.Events()
+	require.Len(t, evs, 5)
+	for i, ev := range evs {
+		require.False(t, ev.WallFromMono, "sinks see the time filled in")
+		// Wall readings of before/after and the derived time can differ by
+		// the clock's granularity; allow a microsecond.
+		require.False(t, ev.Time.Before(before[i].Add(-time.Microsecond)), "event %d: %v before %v", i, ev.Time, before[i])
+		require.False(t, ev.Time.After(after[i].Add(time.Microsecond)), "event %d: %v after %v", i, ev.Time, after[i])
+	}
+}

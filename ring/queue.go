@@ -107,8 +107,11 @@ type Stats struct {
 type Queue[T any] interface {
 	// Enqueue claims a slot on the caller's shard and calls fill with a
 	// pointer to it; fill writes the entry in place and must not keep the
-	// pointer. fill runs only when the outcome is Accepted. ctx matters
-	// only for Block.
+	// pointer. fill runs only when the outcome is Accepted. The slot holds
+	// the zero value after a Drain, but may hold an evicted entry's bytes
+	// after a DropOldest eviction (clearing a slot that is overwritten at
+	// once would be wasted work), so fill sets every field it relies on.
+	// ctx matters only for Block.
 	Enqueue(ctx context.Context, p Policy, fill func(*T)) Result
 	// Drain moves up to len(dst) entries of shard, oldest first, into
 	// dst, and returns how many it moved and how many entries were evicted

@@ -201,8 +201,10 @@ func (s *shard[T]) evict(h uint64) evictOutcome {
 		}
 		s.evicted.Add(1)
 	}
-	var zero T
-	sl.val, sl.dead = zero, false
+	// The slot is not cleared: the shard is full, so the producer that
+	// claims it next (usually this one, at once) overwrites it; Drain
+	// clears the slots it empties.
+	sl.dead = false
 	sl.seq.Store(h + s.cap)
 	return out
 }

@@ -16,7 +16,9 @@ const InlineFields = 10
 // pointers to Events and must not retain them after Write returns (see
 // sinks.Sink).
 type Event struct {
-	// Time is the wall-clock time of the call.
+	// Time is the wall-clock time of the call. The engine's own log calls
+	// read only the monotonic clock and leave Time for the pipeline to
+	// derive from Mono (WallFromMono); sinks always see it filled.
 	Time time.Time
 	// Mono is the ordering key: monotonic nanoseconds since the engine
 	// started, read after the event's slot was claimed. Events of one
@@ -35,6 +37,9 @@ type Event struct {
 	// Scope holds the fields and groups of the logger's With/WithGroup
 	// chain, shared by every event of that logger. Nil for none.
 	Scope *Scope
+	// WallFromMono asks the pipeline to compute Time from Mono before the
+	// event reaches an encoder or sink (see engine's clock.go).
+	WallFromMono bool
 	// Blocking is set when the event was logged under the Block overflow
 	// policy: the pipeline then waits (up to the block timeout) for a
 	// lagging sink to take it rather than dropping it.
