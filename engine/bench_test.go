@@ -131,15 +131,19 @@ func BenchmarkCallerLatency(b *testing.B) {
 }
 
 // BenchmarkPinnedFlushers measures the effect of locking each flusher to
-// its OS thread (the default) on the callers' cost.
+// its OS thread (the default), of not locking it, and of also binding the
+// thread to one CPU, on the callers' cost.
 func BenchmarkPinnedFlushers(b *testing.B) {
-	for _, pinned := range []bool{true, false} {
-		name := "pinned"
-		if !pinned {
-			name = "unpinned"
-		}
-		b.Run(name, func(b *testing.B) {
-			e, sink := benchEngine(b, engine.WithPinnedFlushers(pinned))
+	for _, c := range []struct {
+		name string
+		opt  engine.Option
+	}{
+		{"pinned", engine.WithPinnedFlushers(true)},
+		{"unpinned", engine.WithPinnedFlushers(false)},
+		{"affinity", engine.WithFlusherAffinity(true)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			e, sink := benchEngine(b, c.opt)
 			l := e.Logger()
 			b.ReportAllocs()
 			b.ResetTimer()

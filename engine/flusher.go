@@ -69,7 +69,17 @@ func (f *flusher) run() {
 	defer f.e.flusherWG.Done()
 	if f.e.cfg.pinThreads {
 		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
+		bound := false
+		if f.e.cfg.affinity {
+			if _, err := pinToCPU(f.shard); err != nil {
+				f.e.errs.report(fmt.Errorf("engine: flusher %d: %w", f.shard, err))
+			} else {
+				bound = true
+			}
+		}
+		if !bound {
+			defer runtime.UnlockOSThread()
+		} // a bound thread stays locked, so Go retires it when we exit
 	}
 	f.timer = time.NewTimer(time.Hour)
 	f.timer.Stop()

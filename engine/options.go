@@ -73,6 +73,7 @@ type sinkConfig struct {
 	sink     sinks.Sink
 	name     string
 	minLevel event.Level
+	err      error // from a SinkOption
 }
 
 // SinkOption configures one sink given to WithSink.
@@ -85,6 +86,19 @@ func SinkName(name string) SinkOption { return func(s *sinkConfig) { s.name = na
 // SinkLevel is the sink's minimum level: it receives events at or above it.
 // Default: LevelTrace (everything the engine's level lets through).
 func SinkLevel(l event.Level) SinkOption { return func(s *sinkConfig) { s.minLevel = l } }
+
+// SinkLevelName is SinkLevel with the level given by name; an unknown name
+// makes New fail.
+func SinkLevelName(name string) SinkOption {
+	return func(s *sinkConfig) {
+		l, err := event.ParseLevel(name)
+		if err != nil {
+			s.err = fmt.Errorf("engine: SinkLevelName: unknown level %q", name)
+			return
+		}
+		s.minLevel = l
+	}
+}
 
 type policyRule struct {
 	min    event.Level
@@ -115,6 +129,7 @@ type config struct {
 	fatalWait  time.Duration
 	exit       func(code int)
 	pinThreads bool
+	affinity   bool
 
 	setShards, setCapacity bool
 }
@@ -151,6 +166,10 @@ func WithSink(s sinks.Sink, opts ...SinkOption) Option {
 				o(&sc)
 			}
 		}
+		if sc.err != nil {
+			c.errs = append(c.errs, sc.err)
+			return
+		}
 		c.sinks = append(c.sinks, sc)
 	})
 }
@@ -162,6 +181,20 @@ func WithLevel(l event.Level) Option {
 		v := new(event.LevelVar)
 		v.Set(l)
 		c.level = v
+	})
+}
+
+// WithLevelName is WithLevel with the level given by name ("debug",
+// "WARN", "INFO+2" or a number), as read from configuration; an unknown
+// name makes New fail.
+func WithLevelName(name string) Option {
+	return optionFunc(func(c *config) {
+		l, err := event.ParseLevel(name)
+		if err != nil {
+			c.errorf("WithLevelName: unknown level %q", name)
+			return
+		}
+		WithLevel(l).apply(c)
 	})
 }
 
@@ -302,6 +335,13 @@ func WithExitFunc(f func(code int)) Option {
 // Default true. See docs/bench/engine.md for the measured effect.
 func WithPinnedFlushers(on bool) Option { return optionFunc(func(c *config) { c.pinThreads = on }) }
 
+// WithFlusherAffinity additionally binds each pinned flusher's thread to
+// one CPU (flusher i to the i-th CPU the process may use, modulo their
+// count), on Linux. Off by default; see docs/bench/engine.md for what it
+// measured. Implies WithPinnedFlushers(true). Where the system refuses,
+// the flusher runs unbound and the error handler is told.
+func WithFlusherAffinity(on bool) Option { return optionFunc(func(c *config) { c.affinity = on }) }
+
 // validate checks the whole configuration; errors name the option.
 func (c *config) validate() error {
 	if len(c.errs) > 0 {
@@ -351,6 +391,9 @@ func (c *config) validate() error {
 	}
 	if c.callerSkip < 0 {
 		return fmt.Errorf("engine: WithCallerSkip: must be >= 0, got %d", c.callerSkip)
+	}
+	if c.affinity {
+		c.pinThreads = true
 	}
 	if c.fatalWait <= 0 {
 		return fmt.Errorf("engine: WithFatalTimeout: must be > 0, got %v", c.fatalWait)

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -41,6 +42,9 @@ func TestNewRefusesBadOptionsNamingThem(t *testing.T) {
 		{"nil filter", []engine.Option{ok, engine.WithFilter(nil)}, "WithFilter: nil"},
 		{"nil extractor", []engine.Option{ok, engine.WithContextExtractor(nil)}, "WithContextExtractor: nil"},
 		{"nil exit", []engine.Option{ok, engine.WithExitFunc(nil)}, "WithExitFunc: nil"},
+		{"unknown level", []engine.Option{ok, engine.WithLevelName("verbose")}, `WithLevelName: unknown level "verbose"`},
+		{"unknown sink level", []engine.Option{engine.WithSink(mem, engine.SinkLevelName("loud"))}, `SinkLevelName: unknown level "loud"`},
+		{"lag timeout", []engine.Option{ok, engine.WithSinkLagTimeout(0)}, "WithSinkLagTimeout: must be > 0"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -59,4 +63,18 @@ func TestParseQueueKind(t *testing.T) {
 	}
 	_, err := engine.ParseQueueKind("channel")
 	require.ErrorContains(t, err, `"channel"`)
+}
+
+func TestLevelNamesFromConfiguration(t *testing.T) {
+	mem := sinks.NewMemory(sinks.MemoryOptions{})
+	warn := sinks.NewMemory(sinks.MemoryOptions{})
+	e, err := engine.New(engine.WithLevelName("debug"), engine.WithSink(mem),
+		engine.WithSink(warn, engine.SinkLevelName("WARN")))
+	require.NoError(t, err)
+	e.Logger().Debug("d")
+	e.Logger().Warn("w")
+	_, err = e.Shutdown(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 2, mem.Len())
+	require.Equal(t, 1, warn.Len())
 }

@@ -322,3 +322,16 @@ func TestWallTimeIsTheCallTime(t *testing.T) {
 		require.False(t, ev.Time.After(after[i].Add(time.Microsecond)), "event %d: %v after %v", i, ev.Time, after[i])
 	}
 }
+
+func TestFlusherAffinityWorks(t *testing.T) {
+	mem := sinks.NewMemory(sinks.MemoryOptions{})
+	var errs atomic.Int64
+	e := newEngine(t, engine.WithSink(mem), engine.WithFlusherAffinity(true),
+		engine.WithErrorHandler(func(error) { errs.Add(1) }))
+	for i := range 100 {
+		e.Logger().Info("bound", engine.Int("i", i))
+	}
+	flush(t, e)
+	require.Equal(t, 100, mem.Len())
+	require.Zero(t, errs.Load(), "binding to an allowed CPU succeeds on Linux")
+}

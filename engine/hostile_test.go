@@ -1,0 +1,61 @@
+package engine_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shardlog/shardlog/engine"
+	"github.com/shardlog/shardlog/sinks"
+	"github.com/shardlog/shardlog/sinks/format"
+)
+
+// Bad events have a defined outcome through the whole engine: a huge event
+// is written whole; invalid UTF-8 and control characters never break a
+// record (JSON stays valid, text stays one line); nil values are written
+// as empty or null, never a panic.
+func TestHostileEventsThroughTheEngine(t *testing.T) {
+	dir := t.TempDir()
+	file, err := sinks.NewFile(sinks.FileOptions{Path: filepath.Join(dir, "app.log")})
+	require.NoError(t, err)
+	var textOut strings.Builder
+	text, err := sinks.NewWriter(&textOut, format.Text{})
+	require.NoError(t, err)
+	e := newEngine(t, engine.WithSink(file, engine.SinkName("file")), engine.WithSink(text, engine.SinkName("text")))
+	log := e.Logger()
+
+	huge := strings.Repeat("x", 4<<20)
+	var nilErr error
+	var nilPtr *struct{ A int }
+	log.Info(huge)
+	log.Info("bad \xff\xfe utf8", engine.String("k\xff", "v\xc3"), engine.Bytes("b", []byte{0, 1, 0xff}))
+	log.Info("forged\nlevel=ERROR msg=\"pwned\"\r\x1b[31m", engine.String("v", "a\nb"))
+	log.Info("nils", engine.Err(nilErr), engine.Any("p", nilPtr), engine.Any("n", nil))
+	flush(t, e)
+
+	data, err := os.ReadFile(filepath.Join(dir, "app.log"))
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	require.Len(t, lines, 4, "one JSON record per event")
+	for i, l := range lines {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &m), "record %d is valid JSON", i)
+	}
+	var first map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &first))
+	require.Len(t, first["msg"], 4<<20, "the huge message is written whole")
+	require.Contains(t, lines[3], `"p":null`)
+	require.Contains(t, lines[3], `"n":null`)
+	require.NotContains(t, lines[3], `"error"`, "a nil error is an empty field")
+
+	tl := strings.Split(strings.TrimSuffix(textOut.String(), "\n"), "\n")
+	require.Len(t, tl, 4, "the text encoder writes exactly one line per event")
+	require.NotContains(t, tl[2], "\r")
+	require.NotContains(t, tl[2], "\x1b")
+	require.Contains(t, tl[2], `msg="forged\nlevel=ERROR msg=\"pwned\"\r\x1b[31m"`)
+	requireBalanced(t, e.Stats())
+}
