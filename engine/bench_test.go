@@ -24,7 +24,7 @@ func benchEngine(b *testing.B, opts ...engine.Option) (*engine.Engine, *encoding
 	return e, sink
 }
 
-var benchErr = errors.New("connection reset by peer")
+var errBench = errors.New("connection reset by peer")
 
 // logCases are the call shapes of BenchmarkLog.
 var logCases = []struct {
@@ -41,7 +41,7 @@ var logCases = []struct {
 		l.Info("request handled", engine.String("method", "GET"), engine.Int("status", 200),
 			engine.Duration("took", 1500*time.Microsecond), engine.Int("bytes", i), engine.Bool("cached", false),
 			engine.String("path", "/v1/items"), engine.Float64("ratio", 0.25), engine.Uint64("user", 42),
-			engine.String("trace", "4bf92f3577b34da6"), engine.Err(benchErr))
+			engine.String("trace", "4bf92f3577b34da6"), engine.Err(errBench))
 	}, false},
 	{"context10", func(l *engine.Logger, i int) { l.Info("request handled", engine.Int("status", 200)) }, true},
 }

@@ -12,8 +12,7 @@ import (
 // countSink accepts everything and keeps only a count: the cheapest sink,
 // so benchmarks and allocation tests measure the engine.
 type countSink struct {
-	n   atomic.Int64
-	enc sinks.Encoder
+	n atomic.Int64
 }
 
 func (s *countSink) Write(_ context.Context, b []sinks.Entry) (int, error) {

@@ -30,42 +30,42 @@ func (l *Logger) Enabled(lvl Level) bool { return lvl >= l.e.level.Level() }
 // Trace logs at LevelTrace.
 func (l *Logger) Trace(msg string, fields ...Field) {
 	if LevelTrace >= l.e.level.Level() {
-		l.emit(nil, LevelTrace, msg, fields, 0)
+		l.emit(context.Background(), LevelTrace, msg, fields, 0)
 	}
 }
 
 // Debug logs at LevelDebug.
 func (l *Logger) Debug(msg string, fields ...Field) {
 	if LevelDebug >= l.e.level.Level() {
-		l.emit(nil, LevelDebug, msg, fields, 0)
+		l.emit(context.Background(), LevelDebug, msg, fields, 0)
 	}
 }
 
 // Info logs at LevelInfo.
 func (l *Logger) Info(msg string, fields ...Field) {
 	if LevelInfo >= l.e.level.Level() {
-		l.emit(nil, LevelInfo, msg, fields, 0)
+		l.emit(context.Background(), LevelInfo, msg, fields, 0)
 	}
 }
 
 // Warn logs at LevelWarn.
 func (l *Logger) Warn(msg string, fields ...Field) {
 	if LevelWarn >= l.e.level.Level() {
-		l.emit(nil, LevelWarn, msg, fields, 0)
+		l.emit(context.Background(), LevelWarn, msg, fields, 0)
 	}
 }
 
 // Error logs at LevelError.
 func (l *Logger) Error(msg string, fields ...Field) {
 	if LevelError >= l.e.level.Level() {
-		l.emit(nil, LevelError, msg, fields, 0)
+		l.emit(context.Background(), LevelError, msg, fields, 0)
 	}
 }
 
 // Fatal logs at LevelFatal, waits up to the fatal timeout for every
 // pending event to be written, and exits the process with status 1.
 func (l *Logger) Fatal(msg string, fields ...Field) {
-	l.emit(nil, LevelFatal, msg, fields, 0)
+	l.emit(context.Background(), LevelFatal, msg, fields, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), l.e.cfg.fatalWait)
 	defer cancel()
 	_, _ = l.e.Shutdown(ctx)
@@ -159,7 +159,11 @@ func (l *Logger) emitRecord(ctx context.Context, lvl Level, msg string, t time.T
 func (l *Logger) enqueue(ctx context.Context, lvl Level, msg string, fields []Field, pc uintptr, t time.Time, clock bool) ring.Status {
 	e := l.e
 	var extra []Field
-	if ctx != nil {
+	if ctx == nil {
+		ctx = context.Background() // Log documents nil as allowed
+	}
+	// Background carries no values: skip the extractors for it.
+	if len(e.cfg.extractors) > 0 && ctx != context.Background() {
 		for _, x := range e.cfg.extractors {
 			if fs := x(ctx); len(fs) > 0 {
 				if extra == nil {
@@ -169,8 +173,6 @@ func (l *Logger) enqueue(ctx context.Context, lvl Level, msg string, fields []Fi
 				}
 			}
 		}
-	} else {
-		ctx = context.Background()
 	}
 	policy := ring.Policy(l.policy)
 	if l.policy < 0 {

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"runtime"
@@ -40,7 +41,7 @@ func TestOrderSurvivesMigration(t *testing.T) {
 					if i%3 == 0 {
 						lvl = engine.LevelWarn
 					}
-					log.Log(nil, lvl, "ordered", engine.Int("seq", i))
+					log.Log(context.Background(), lvl, "ordered", engine.Int("seq", i))
 					switch i % 7 {
 					case 0:
 						runtime.Gosched()
