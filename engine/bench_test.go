@@ -52,6 +52,24 @@ func contextLogger(l *engine.Logger) *engine.Logger {
 		engine.Int("shard", 3), engine.String("zone", "b"), engine.Float64("weight", 0.5), engine.String("az", "1a"))
 }
 
+// logParallel runs log from b.RunParallel callers and reports the share of
+// calls the pipeline wrote during the timed run.
+func logParallel(b *testing.B, l *engine.Logger, sink *encodingCountSink, log func(*engine.Logger, int)) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	var attempted atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		n := 0
+		for pb.Next() {
+			log(l, n)
+			n++
+		}
+		attempted.Add(int64(n))
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(sink.n.Load())/float64(attempted.Load()), "delivered/attempted")
+}
+
 // BenchmarkLog measures the caller's cost of one log call with b.RunParallel
 // callers (one per P at -cpu N), the flushers encoding JSON behind them.
 // delivered/attempted shows what the pipeline kept up with during the run.
@@ -64,19 +82,7 @@ func BenchmarkLog(b *testing.B) {
 				if c.with {
 					l = contextLogger(l)
 				}
-				b.ReportAllocs()
-				b.ResetTimer()
-				var attempted atomic.Int64
-				b.RunParallel(func(pb *testing.PB) {
-					n := 0
-					for pb.Next() {
-						c.log(l, n)
-						n++
-					}
-					attempted.Add(int64(n))
-				})
-				b.StopTimer()
-				b.ReportMetric(float64(sink.n.Load())/float64(attempted.Load()), "delivered/attempted")
+				logParallel(b, l, sink, c.log)
 			})
 		}
 	}
@@ -144,20 +150,7 @@ func BenchmarkPinnedFlushers(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			e, sink := benchEngine(b, c.opt)
-			l := e.Logger()
-			b.ReportAllocs()
-			b.ResetTimer()
-			var attempted atomic.Int64
-			b.RunParallel(func(pb *testing.PB) {
-				n := 0
-				for pb.Next() {
-					logCases[1].log(l, n)
-					n++
-				}
-				attempted.Add(int64(n))
-			})
-			b.StopTimer()
-			b.ReportMetric(float64(sink.n.Load())/float64(attempted.Load()), "delivered/attempted")
+			logParallel(b, e.Logger(), sink, logCases[1].log)
 		})
 	}
 }
