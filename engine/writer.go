@@ -100,16 +100,15 @@ func (w *sinkWriter) run() {
 			w.giveUp()
 			return
 		}
-		emitted, done := w.round()
+		progress, done := w.round()
 		w.serveFlushes()
 		if done {
 			w.finish()
 			return
 		}
-		if emitted > 0 {
-			continue
+		if !progress {
+			w.sleep()
 		}
-		w.sleep()
 	}
 }
 
@@ -176,7 +175,10 @@ func (w *sinkWriter) skip(c cursor) cursor {
 }
 
 // round emits and writes one batch of events below the watermark bound.
-func (w *sinkWriter) round() (emitted int, done bool) {
+// progress reports whether another round may find work at once (events
+// were written, or a watermark moved meanwhile); done, that every shard
+// has finished and nothing is left.
+func (w *sinkWriter) round() (progress, done bool) {
 	bound, done := w.collect()
 	limit := w.e.cfg.batchSize
 	w.entries, w.sources = w.entries[:0], w.sources[:0]
@@ -228,11 +230,11 @@ func (w *sinkWriter) round() (emitted int, done bool) {
 		// watermark moved after collect, go round again at once.
 		for s, f := range w.e.flushers {
 			if f.wm.Load() != w.wm[s] {
-				return 1, false
+				return true, false
 			}
 		}
 	}
-	return len(w.entries), done && len(w.entries) == 0 && next == math.MaxInt64
+	return len(w.entries) > 0, done && len(w.entries) == 0 && next == math.MaxInt64
 }
 
 // nextMono is the Mono of the earliest event still held.
