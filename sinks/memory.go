@@ -111,12 +111,7 @@ func (m *Memory) Write(ctx context.Context, batch []Entry) (int, error) {
 	}
 	for i := range batch[:n] {
 		e := batch[i].Event
-		// Copying the struct copies the inline fields but shares the
-		// spilled ones; SetFields gives the copy fields of its own.
-		// Field values themselves are immutable.
-		ev := *e
-		ev.SetFields(e.Fields())
-		m.events = append(m.events, ev)
+		m.events = append(m.events, e.Clone())
 
 		line := batch[i].Line
 		if line == nil {

@@ -38,12 +38,19 @@ type Entry struct {
 //
 // Context: ctx carries the deadline of the operation (a flush or shutdown
 // deadline, or none). A sink that may block (network, full pipe) returns
-// when ctx is done, with ctx.Err() wrapped in its error. A sink never
-// panics into the engine on purpose; the engine recovers panics anyway and
-// counts them as failures.
+// when ctx is done, with ctx.Err() wrapped in its error. Given a ctx that
+// is already done, Write and Flush may return at once (0 and the wrapped
+// ctx error) or complete; Close still releases the destination (file
+// handle, connection) and reports the ctx error if it skipped its final
+// flush. A sink never panics into the engine on purpose; the engine
+// recovers panics anyway and counts them as failures.
 //
-// Lifecycle: Close is called once, last, after a final Flush; after Close
-// every method returns ErrClosed.
+// Lifecycle: the engine calls Close once, last, after a final Flush. After
+// Close, Write, Flush and a second Close return ErrClosed.
+//
+// Durability: Flush hands buffered data to the destination; a sink may
+// also fsync there (the file sink does with SyncOnFlush), and documents
+// whether it does.
 type Sink interface {
 	// Write writes the batch in order. It returns how many entries, from
 	// the start of batch, reached the destination, and an error if that is
@@ -61,15 +68,18 @@ type Sink interface {
 // An Encoder is immutable after construction and safe for concurrent use:
 // every shard's flusher encodes with it at the same time. Append must not
 // retain dst or e, must not allocate in the steady state for events of the
-// basic kinds, and must produce a well-formed record for every input
-// (invalid UTF-8 replaced, control characters escaped).
+// basic kinds, and must produce a well-formed record for every input:
+// invalid UTF-8 replaced or escaped, and no raw control character (tab
+// included) anywhere but the final '\n'.
 type Encoder interface {
 	Append(dst []byte, e *event.Event) []byte
 }
 
 // Encoding is implemented by sinks that write an Encoder's output. For
 // those sinks the engine fills Entry.Line, encoding each event once per
-// distinct Encoder value however many sinks share it.
+// distinct Encoder value however many sinks share it. Encoder must return
+// a non-nil value, the same one on every call: the engine asks once, at
+// New, and groups sinks by it.
 type Encoding interface {
 	Encoder() Encoder
 }

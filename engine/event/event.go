@@ -88,6 +88,17 @@ func (e *Event) AddField(f Field) {
 	}
 }
 
+// Clone returns a copy of e that shares no mutable memory with it, for
+// sinks that keep events beyond Write. Field values and the Scope are
+// immutable and shared; the spilled field slice, if any, is copied.
+func (e *Event) Clone() Event {
+	c := *e
+	if e.extra != nil {
+		c.extra = append([]Field(nil), e.extra...)
+	}
+	return c
+}
+
 // Reset clears the event so the slot holding it keeps nothing alive.
 func (e *Event) Reset() { *e = Event{} }
 
