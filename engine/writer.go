@@ -46,9 +46,10 @@ type sinkWriter struct {
 	cancel context.CancelFunc
 
 	// Writer-private state.
-	held     [][]cursor // per shard, batches popped from the lane
+	merge    cursorHeap // cursors into held batches that have events left, by next Mono
+	held     []int      // per shard, batches popped from its lane and not yet released
+	spent    []*batch   // exhausted batches, released after the Write that used them
 	entries  []sinks.Entry
-	sources  []*batch // batch of each entry, for release after Write
 	pending  []flushRequest
 	wm       []int64
 	timer    *time.Timer
@@ -57,9 +58,13 @@ type sinkWriter struct {
 
 // cursor is a position in a held batch's Mono order.
 type cursor struct {
-	b *batch
-	i int
+	b     *batch
+	i     int
+	shard int
 }
+
+// mono is the Mono of the event at the cursor.
+func (c *cursor) mono() int64 { return c.b.events[c.b.order[c.i]].Mono }
 
 type flushRequest struct {
 	ctx  context.Context
@@ -79,7 +84,7 @@ func newSinkWriter(e *Engine, index int, sc sinkConfig, enc, shards int) *sinkWr
 		flushes: make(chan flushRequest),
 		exited:  make(chan struct{}),
 		latency: hist.NewLatencyRecorder(),
-		held:    make([][]cursor, shards),
+		held:    make([]int, shards),
 		wm:      make([]int64, shards),
 	}
 	for range shards {
@@ -135,15 +140,20 @@ func (w *sinkWriter) collect() (bound int64, done bool) {
 	for s, f := range w.e.flushers {
 		wm := f.wm.Load()
 		w.wm[s] = wm
-		for len(w.held[s]) < depth {
+		for w.held[s] < depth {
 			b := w.lanes[s].pop()
 			if b == nil {
 				break
 			}
-			w.held[s] = append(w.held[s], w.skip(cursor{b: b}))
+			w.held[s]++
+			if c := w.skip(cursor{b: b, shard: s}); c.i < b.n {
+				w.merge.push(c)
+			} else {
+				w.retire(c)
+			}
 		}
 		bound = min(bound, wm)
-		if wm != math.MaxInt64 || len(w.held[s]) > 0 || w.lanes[s].tail.Load() != w.lanes[s].head.Load() {
+		if wm != math.MaxInt64 || w.held[s] > 0 || w.lanes[s].tail.Load() != w.lanes[s].head.Load() {
 			done = false
 		}
 	}
@@ -181,47 +191,38 @@ func (w *sinkWriter) skip(c cursor) cursor {
 func (w *sinkWriter) round() (progress, done bool) {
 	bound, done := w.collect()
 	limit := w.e.cfg.batchSize
-	w.entries, w.sources = w.entries[:0], w.sources[:0]
+	w.entries = w.entries[:0]
 	next := int64(math.MaxInt64) // Mono of the first event left unemitted
-	for len(w.entries) < limit {
-		bs, bi := -1, -1
-		var best int64
-		for s := range w.held {
-			for i, c := range w.held[s] {
-				if c.i >= c.b.n {
-					continue
-				}
-				m := c.b.events[c.b.order[c.i]].Mono
-				if bs < 0 || m < best {
-					bs, bi, best = s, i, m
-				}
-			}
-		}
-		if bs < 0 {
+	for len(w.entries) < limit && len(w.merge) > 0 {
+		c := &w.merge[0]
+		if m := c.mono(); m >= bound {
+			next = m
 			break
 		}
-		if best >= bound {
-			next = best
-			break
-		}
-		c := &w.held[bs][bi]
 		idx := int(c.b.order[c.i])
 		ent := sinks.Entry{Event: &c.b.events[idx]}
 		if w.enc >= 0 {
 			ent.Line = c.b.line(w.enc, idx)
 		}
 		w.entries = append(w.entries, ent)
-		w.sources = append(w.sources, c.b)
 		c.i++
-		*c = w.skip(*c)
-		if len(w.entries) == limit {
-			next = w.nextMono()
+		if *c = w.skip(*c); c.i < c.b.n {
+			w.merge.fix()
+		} else {
+			w.retire(w.merge.pop())
 		}
+	}
+	if len(w.entries) == limit && len(w.merge) > 0 {
+		next = w.merge[0].mono()
 	}
 	if len(w.entries) > 0 {
 		w.write()
 	}
-	w.dropExhausted()
+	for _, b := range w.spent {
+		b.release()
+	}
+	clear(w.spent)
+	w.spent = w.spent[:0]
 	w.frontier.Store(min(bound, next))
 	waiting := next != math.MaxInt64 || len(w.pending) > 0
 	w.waitingForWatermark.Store(waiting)
@@ -237,33 +238,11 @@ func (w *sinkWriter) round() (progress, done bool) {
 	return len(w.entries) > 0, done && len(w.entries) == 0 && next == math.MaxInt64
 }
 
-// nextMono is the Mono of the earliest event still held.
-func (w *sinkWriter) nextMono() int64 {
-	next := int64(math.MaxInt64)
-	for s := range w.held {
-		for _, c := range w.held[s] {
-			if c.i < c.b.n {
-				next = min(next, c.b.events[c.b.order[c.i]].Mono)
-			}
-		}
-	}
-	return next
-}
-
-// dropExhausted releases held batches whose events have all been emitted.
-func (w *sinkWriter) dropExhausted() {
-	for s := range w.held {
-		h := w.held[s][:0]
-		for _, c := range w.held[s] {
-			if c.i >= c.b.n {
-				c.b.release()
-			} else {
-				h = append(h, c)
-			}
-		}
-		clear(w.held[s][len(h):])
-		w.held[s] = h
-	}
+// retire marks c's batch as fully emitted: it is released after the
+// Write that may still reference its events.
+func (w *sinkWriter) retire(c cursor) {
+	w.held[c.shard]--
+	w.spent = append(w.spent, c.b)
 }
 
 // write hands the entries to the sink and counts the outcome.
@@ -371,14 +350,14 @@ func (w *sinkWriter) giveUp() {
 	// have, nothing more can enter our lanes.
 	w.e.flusherWG.Wait()
 	lost := 0
-	for s := range w.held {
-		for _, c := range w.held[s] {
-			lost += w.countRemaining(c)
-			c.b.release()
-		}
-		w.held[s] = nil
+	for _, c := range w.merge {
+		lost += w.countRemaining(c)
+		c.b.release()
+	}
+	w.merge = w.merge[:0]
+	for s := range w.lanes {
 		for b := w.lanes[s].pop(); b != nil; b = w.lanes[s].pop() {
-			lost += w.countRemaining(w.skip(cursor{b: b}))
+			lost += w.countRemaining(w.skip(cursor{b: b, shard: s}))
 			b.release()
 		}
 	}
@@ -392,7 +371,7 @@ func (w *sinkWriter) giveUp() {
 
 func (w *sinkWriter) countRemaining(c cursor) int {
 	n := 0
-	for ; c.i < c.b.n; c = w.skip(cursor{b: c.b, i: c.i + 1}) {
+	for ; c.i < c.b.n; c = w.skip(cursor{b: c.b, i: c.i + 1, shard: c.shard}) {
 		n++
 	}
 	return n
