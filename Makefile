@@ -4,12 +4,16 @@
 BENCHSTAT   := go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 STATICCHECK := go run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
+# The previous Go release, which shardlog must keep building with (go.mod
+# says go 1.25.0); fetched through the module proxy like any module.
+PREV_GO     := go1.25.14
+
 BENCH_CPU   ?= 1,2
 BENCH_COUNT ?= 10
 BENCH_TIME  ?= 500ms
 OUT         ?= bench-out
 
-.PHONY: all test lint bench benchstat run
+.PHONY: all test lint compat bench benchstat run
 
 all: lint test
 
@@ -23,6 +27,11 @@ lint:
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
 	$(STATICCHECK) ./...
+
+## compat: vet and test with the previous Go release.
+compat:
+	GOTOOLCHAIN=$(PREV_GO) go vet ./...
+	GOTOOLCHAIN=$(PREV_GO) go test -count=1 ./...
 
 ## bench: every benchmark once, with allocations.
 bench:
