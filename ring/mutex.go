@@ -147,16 +147,7 @@ func (m *Mutex[T]) EnqueueShard(ctx context.Context, shard int, p Policy, fill f
 // that saw the shard full, and Drain reads it after freeing space under
 // the same lock, so the wake-up cannot be missed.
 func (m *Mutex[T]) wait(ctx context.Context, s *mutexShard[T], deadline <-chan time.Time) Status {
-	select {
-	case <-s.space:
-		return Accepted
-	case <-ctx.Done():
-		return Canceled
-	case <-deadline:
-		return Canceled
-	case <-m.done:
-		return Closed
-	}
+	return park(ctx, s.space, deadline, m.done)
 }
 
 // Drain implements Queue.

@@ -282,8 +282,15 @@ func (s *shard[T]) waitForSpace(ctx context.Context, pos uint64, done <-chan str
 	if s.head.Load() != pos-s.cap {
 		return Accepted // space appeared; retry
 	}
+	return park(ctx, s.space, deadline, done)
+}
+
+// park waits for a Block producer's wake-up (Accepted: retry), its
+// context or deadline (Canceled), or the queue's close (Closed). Both
+// queues park this way; they differ in how they avoid a lost wake-up.
+func park(ctx context.Context, space chan struct{}, deadline <-chan time.Time, done <-chan struct{}) Status {
 	select {
-	case <-s.space:
+	case <-space:
 		return Accepted
 	case <-ctx.Done():
 		return Canceled
