@@ -23,8 +23,13 @@ type batch struct {
 	// blocking is set when an event of the batch was logged under the
 	// Block policy (see flusher.push).
 	blocking bool
-	refs     atomic.Int32
-	home     chan *batch // the shard's free list
+	// wm is the shard's watermark when this batch completed an epoch,
+	// noWatermark otherwise. It travels with the batch, in lane order, so
+	// a writer knows exactly which watermark the batches it has taken
+	// cover (see sinkWriter.collect).
+	wm   int64
+	refs atomic.Int32
+	home chan *batch // the shard's free list
 }
 
 // filteredClass marks an event rejected by a filter: no sink receives it.

@@ -42,7 +42,8 @@ type flusher struct {
 	timer *time.Timer
 	wall  wallClock // derives events' wall time from Mono
 
-	// The current epoch (flusher-private).
+	// The current epoch and the batch being filled (flusher-private).
+	cur          *batch
 	inEpoch      bool
 	epochT0      int64
 	epochTarget  uint64
@@ -131,8 +132,15 @@ func (f *flusher) sleep(idle int) {
 	f.timer.Stop()
 }
 
-// round drains up to one batch and pushes it. caughtUp reports whether it
-// completed the epoch, in which case the watermark advanced.
+// round drains what is published into the batch being filled, and pushes
+// the batch when it is full or completes the epoch; drained counts the
+// events this round took. caughtUp reports whether the epoch completed,
+// in which case the watermark advanced.
+//
+// A batch that is neither full nor final stays with the flusher for the
+// next round, so an epoch reaches the writers in at most
+// capacity/batchSize + 1 batches: a writer can always take a whole epoch
+// (heldLimit) and see the watermark that ends it.
 func (f *flusher) round() (drained int, caughtUp bool) {
 	e := f.e
 	if !f.inEpoch {
@@ -141,7 +149,11 @@ func (f *flusher) round() (drained int, caughtUp bool) {
 		f.epochTarget = e.q.Produced(f.shard)
 		f.inEpoch = true
 	}
-	b := f.getBatch()
+	if f.cur == nil {
+		f.cur = f.getBatch()
+	}
+	b := f.cur
+	start := b.n
 	for b.n < len(b.events) {
 		n, _ := e.q.Drain(f.shard, b.events[b.n:])
 		b.n += n
@@ -149,31 +161,46 @@ func (f *flusher) round() (drained int, caughtUp bool) {
 			break
 		}
 	}
+	drained = b.n - start
 	caughtUp = int64(e.q.Consumed(f.shard)-f.epochTarget) >= 0
-	drained = b.n
-	if b.n > 0 {
-		f.prepare(b)
-		f.publish(b)
-	} else {
-		b.refs.Store(1)
-		b.release()
+	if caughtUp || b.n == len(b.events) {
+		f.cur = nil
+		if b.n > 0 {
+			b.wm = noWatermark
+			if caughtUp {
+				b.wm = f.epochT0 // travels with the batch; see sinkWriter.collect
+			}
+			f.prepare(b)
+			f.publish(b)
+		} else {
+			b.refs.Store(1)
+			b.release()
+		}
 	}
 	if caughtUp {
 		f.inEpoch = false
 		if f.epochT0 > f.wm.Load() {
-			f.wm.Store(f.epochT0)
+			f.wm.Store(f.epochT0) // after the push: writers rely on the order
 			f.wakeWriters(false)
 		}
 	}
 	return drained, caughtUp
 }
 
-// heldLimit is how many batches of one shard a sink writer may hold while
-// they wait for the watermarks: one epoch's worth (a full ring drained in
-// batches, plus two for what arrives meanwhile), so a flusher never waits
-// for room that only its own next watermark could free.
+// heldLimit is how many batches of one shard a sink writer may hold.
+//
+// An epoch reaches the writers in at most E = ceil(capacity/batch) + 1
+// batches (round). Batches of a shard that wait on that shard's own
+// watermark belong to at most two epochs: the last one taken (its
+// stragglers, events claimed before the epoch's target was read but
+// stamped after its t0) and the one being taken. So 2E + 1 leaves room,
+// for the shard whose bound is the lowest, to take the batch carrying its
+// next watermark. That shard can always progress, so the writer never
+// deadlocks on its limit; and since the limit bounds what a writer holds,
+// the batch pool bounds the memory.
 func heldLimit(e *Engine) int {
-	return (e.q.Capacity()+e.cfg.batchSize-1)/e.cfg.batchSize + 2
+	epoch := (e.q.Capacity()+e.cfg.batchSize-1)/e.cfg.batchSize + 1
+	return 2*epoch + 1
 }
 
 // getBatch returns a free batch, allocating up to the limit.

@@ -48,6 +48,7 @@ type sinkWriter struct {
 	// Writer-private state.
 	merge    cursorHeap // cursors into held batches that have events left, by next Mono
 	held     []int      // per shard, batches popped from its lane and not yet released
+	bound    []int64    // per shard, the watermark covering every batch taken (see collect)
 	spent    []*batch   // exhausted batches, released after the Write that used them
 	entries  []sinks.Entry
 	pending  []flushRequest
@@ -85,10 +86,12 @@ func newSinkWriter(e *Engine, index int, sc sinkConfig, enc, shards int) *sinkWr
 		exited:  make(chan struct{}),
 		latency: hist.NewLatencyRecorder(),
 		held:    make([]int, shards),
+		bound:   make([]int64, shards),
 		wm:      make([]int64, shards),
 	}
-	for range shards {
+	for s := range shards {
 		w.lanes = append(w.lanes, newLane(e.cfg.laneDepth))
+		w.bound[s] = noWatermark
 	}
 	w.frontier.Store(noWatermark)
 	w.ctx, w.cancel = context.WithCancel(context.Background())
@@ -129,10 +132,18 @@ func (w *sinkWriter) sleep() {
 	w.timer.Stop()
 }
 
-// collect loads every shard's watermark and then pops its lane. The order
-// matters: a flusher pushes a batch before it stores the watermark that
-// covers it, so after loading W we are sure to find every event below W.
-// It returns the minimum watermark and whether every shard is finished.
+// collect takes batches from every shard's lane and returns the bound
+// below which every event of every shard is in hand, and whether every
+// shard has finished.
+//
+// The bound of a shard only grows. It is the watermark carried by the last
+// batch taken from its lane (a flusher puts an epoch's watermark on the
+// batch that completes it), or the shard's published watermark when the
+// lane was empty after that watermark was loaded: a flusher pushes a batch
+// before it publishes the watermark that covers it, so an empty lane means
+// every batch below the loaded watermark has been taken. A writer at its
+// held limit may leave batches in the lane; it then keeps the last
+// watermark it took rather than one that would pass them.
 func (w *sinkWriter) collect() (bound int64, done bool) {
 	defer w.clearLagging()
 	bound, done = math.MaxInt64, true
@@ -146,14 +157,19 @@ func (w *sinkWriter) collect() (bound int64, done bool) {
 				break
 			}
 			w.held[s]++
+			w.bound[s] = max(w.bound[s], b.wm)
 			if c := w.skip(cursor{b: b, shard: s}); c.i < b.n {
 				w.merge.push(c)
 			} else {
 				w.retire(c)
 			}
 		}
-		bound = min(bound, wm)
-		if wm != math.MaxInt64 || w.held[s] > 0 || w.lanes[s].tail.Load() != w.lanes[s].head.Load() {
+		empty := w.lanes[s].tail.Load() == w.lanes[s].head.Load()
+		if empty {
+			w.bound[s] = max(w.bound[s], wm)
+		}
+		bound = min(bound, w.bound[s])
+		if w.bound[s] != math.MaxInt64 || w.held[s] > 0 || !empty {
 			done = false
 		}
 	}
@@ -226,6 +242,16 @@ func (w *sinkWriter) round() (progress, done bool) {
 	w.frontier.Store(min(bound, next))
 	waiting := next != math.MaxInt64 || len(w.pending) > 0
 	w.waitingForWatermark.Store(waiting)
+	if waiting {
+		// Wake the flushers whose watermark holds events back, rather than
+		// wait for their idle timers: an idle shard otherwise delays every
+		// other shard's events by up to the flush interval.
+		for s, f := range w.e.flushers {
+			if w.bound[s] <= next || len(w.pending) > 0 {
+				signal(f.kick)
+			}
+		}
+	}
 	if waiting && len(w.entries) == 0 {
 		// Dekker with the flushers (store W, then load our flag): if a
 		// watermark moved after collect, go round again at once.
