@@ -242,16 +242,6 @@ func (w *sinkWriter) round() (progress, done bool) {
 	w.frontier.Store(min(bound, next))
 	waiting := next != math.MaxInt64 || len(w.pending) > 0
 	w.waitingForWatermark.Store(waiting)
-	if waiting {
-		// Wake the flushers whose watermark holds events back, rather than
-		// wait for their idle timers: an idle shard otherwise delays every
-		// other shard's events by up to the flush interval.
-		for s, f := range w.e.flushers {
-			if w.bound[s] <= next || len(w.pending) > 0 {
-				signal(f.kick)
-			}
-		}
-	}
 	if waiting && len(w.entries) == 0 {
 		// Dekker with the flushers (store W, then load our flag): if a
 		// watermark moved after collect, go round again at once.
