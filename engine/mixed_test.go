@@ -1,0 +1,125 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shardlog/shardlog/engine"
+	"github.com/shardlog/shardlog/ring"
+	"github.com/shardlog/shardlog/sinks"
+)
+
+// TestMixedLoadKeepsEveryGuarantee runs the pipeline with everything at
+// once: a fast sink, a slow one and a failing one; levels routed per sink;
+// Block for errors and DropOldest below; tiny rings and lanes so every
+// overflow path runs; goroutines pushed across shards; Flush called
+// concurrently. Then it checks the guarantees together: exact accounting
+// per sink, and every goroutine's events in order in every sink that
+// keeps them.
+func TestMixedLoadKeepsEveryGuarantee(t *testing.T) {
+	forEachQueue(t, func(t *testing.T, q engine.QueueKind) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+		fast := sinks.NewMemory(sinks.MemoryOptions{})
+		slow := sinks.NewMemory(sinks.MemoryOptions{})
+		slow.SetDelay(200 * time.Microsecond)
+		failing := sinks.NewMemory(sinks.MemoryOptions{})
+		failing.SetErr(errors.New("disk full"))
+		e, err := engine.New(engine.WithQueue(q), engine.WithShards(4), engine.WithCapacity(32),
+			engine.WithBatchSize(8), engine.WithLaneDepth(2), engine.WithSinkLagTimeout(2*time.Millisecond),
+			engine.WithLevel(engine.LevelDebug),
+			engine.WithOverflowAt(engine.LevelError, ring.Block), engine.WithBlockTimeout(50*time.Millisecond),
+			engine.WithErrorHandler(func(error) {}),
+			engine.WithSink(fast, engine.SinkName("fast")),
+			engine.WithSink(slow, engine.SinkName("slow"), engine.SinkLevel(engine.LevelInfo)),
+			engine.WithSink(failing, engine.SinkName("failing"), engine.SinkLevel(engine.LevelWarn)))
+		require.NoError(t, err)
+
+		const goroutines, each = 6, 2500
+		levels := []engine.Level{engine.LevelDebug, engine.LevelInfo, engine.LevelWarn, engine.LevelError}
+		stop := make(chan struct{})
+		var side sync.WaitGroup
+		side.Add(2)
+		go func() { // migrations
+			defer side.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				runtime.GOMAXPROCS(1 + i%4)
+				time.Sleep(100 * time.Microsecond)
+			}
+		}()
+		go func() { // concurrent flushes
+			defer side.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+				_ = e.Flush(ctx)
+				cancel()
+			}
+		}()
+		var wg sync.WaitGroup
+		for g := range goroutines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				log := e.Logger().With(engine.Int("g", g))
+				for i := range each {
+					log.Log(context.Background(), levels[i%len(levels)], "mixed", engine.Int("seq", i))
+					if i%97 == 0 {
+						runtime.Gosched()
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(stop)
+		side.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		rep, err := e.Shutdown(ctx)
+		require.NoError(t, err)
+
+		want := map[string]uint64{
+			"fast":    goroutines * each,
+			"slow":    goroutines * each * 3 / 4,
+			"failing": goroutines * each / 2,
+		}
+		for _, s := range rep.Sinks {
+			require.Equal(t, want[s.Name], s.Accepted, "%s accepted", s.Name)
+			require.Zero(t, s.Pending, "%s: %+v", s.Name, s)
+			require.Equal(t, s.Accepted, s.Written+s.Failed+s.Dropped.Total(), "%s: %+v", s.Name, s)
+			t.Logf("%s: written %d failed %d dropped %+v", s.Name, s.Written, s.Failed, s.Dropped)
+		}
+		require.Equal(t, uint64(fast.Len()), rep.Sinks[0].Written)
+		require.Equal(t, uint64(slow.Len()), rep.Sinks[1].Written)
+		require.Equal(t, rep.Sinks[2].Accepted-rep.Sinks[2].Dropped.Total(), rep.Sinks[2].Failed, "every write to the failing sink failed")
+
+		for _, m := range []struct {
+			name string
+			mem  *sinks.Memory
+		}{{"fast", fast}, {"slow", slow}} {
+			last := map[int64]int64{}
+			for i, ev := range m.mem.Events() {
+				g := ev.Scope.Frames[0].Fields[0].Int64()
+				seq := ev.Fields()[0].Int64()
+				if p, ok := last[g]; ok && seq <= p {
+					t.Fatalf("%s: event %d: goroutine %d seq %d after %d", m.name, i, g, seq, p)
+				}
+				last[g] = seq
+			}
+		}
+	})
+}
