@@ -34,6 +34,7 @@ const (
 	MutexQueue
 )
 
+// String names the queue kind as ParseQueueKind reads it.
 func (k QueueKind) String() string {
 	if k == MutexQueue {
 		return "mutex"

@@ -23,6 +23,7 @@ const (
 
 var reasonNames = [numReasons]string{"queue-full-oldest", "queue-full-newest", "filtered", "shutdown", "closed"}
 
+// String names the reason as metrics and reports write it.
 func (r Reason) String() string {
 	if r < numReasons {
 		return reasonNames[r]

@@ -23,6 +23,7 @@ const (
 	Block
 )
 
+// String names the policy as ParsePolicy reads it.
 func (p Policy) String() string {
 	switch p {
 	case DropOldest:
@@ -60,6 +61,7 @@ const (
 	Closed
 )
 
+// String names the outcome.
 func (s Status) String() string {
 	switch s {
 	case Accepted:

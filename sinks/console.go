@@ -20,6 +20,7 @@ const (
 	Stdout
 )
 
+// String names the stream ("stdout" or "stderr").
 func (s Stream) String() string {
 	switch s {
 	case Stderr:

@@ -175,6 +175,7 @@ func (o *FileOptions) rotating() bool {
 // *os.File; fsync through a second descriptor flushes the same file.
 type pathSyncer string
 
+// Sync opens the path and fsyncs it.
 func (p pathSyncer) Sync() error {
 	f, err := os.OpenFile(string(p), os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {

@@ -31,6 +31,7 @@ const (
 
 var kindNames = [...]string{"Empty", "String", "Int64", "Uint64", "Float64", "Bool", "Time", "Duration", "Error", "Bytes", "Any", "Group"}
 
+// String names the kind.
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
 		return kindNames[k]
