@@ -353,6 +353,9 @@ func (c *config) validate() error {
 	}
 	names := make(map[string]bool, len(c.sinks))
 	for _, s := range c.sinks {
+		if s.name == "" {
+			return fmt.Errorf("engine: SinkName: empty name for a sink")
+		}
 		if names[s.name] {
 			return fmt.Errorf("engine: WithSink: duplicate sink name %q", s.name)
 		}

@@ -24,6 +24,7 @@ func TestNewRefusesBadOptionsNamingThem(t *testing.T) {
 		{"nil sink", []engine.Option{engine.WithSink(nil)}, "WithSink: sink 0 is nil"},
 		{"nil option", []engine.Option{ok, nil}, "nil Option"},
 		{"duplicate names", []engine.Option{engine.WithSink(mem, engine.SinkName("a")), engine.WithSink(sinks.NewMemory(sinks.MemoryOptions{}), engine.SinkName("a"))}, `duplicate sink name "a"`},
+		{"empty sink name", []engine.Option{engine.WithSink(mem, engine.SinkName(""))}, "SinkName: empty name"},
 		{"shards zero", []engine.Option{ok, engine.WithShards(0)}, "WithShards: must be a power of two > 0, got 0"},
 		{"shards not pow2", []engine.Option{ok, engine.WithShards(3)}, "WithShards: must be a power of two > 0, got 3"},
 		{"capacity negative", []engine.Option{ok, engine.WithCapacity(-4)}, "WithCapacity: must be a power of two >= 2, got -4"},
