@@ -24,7 +24,6 @@ import (
 // keeps them.
 func TestMixedLoadKeepsEveryGuarantee(t *testing.T) {
 	forEachQueue(t, func(t *testing.T, q engine.QueueKind) {
-		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 		fast := sinks.NewMemory(sinks.MemoryOptions{})
 		slow := sinks.NewMemory(sinks.MemoryOptions{})
 		slow.SetDelay(200 * time.Microsecond)
@@ -44,19 +43,8 @@ func TestMixedLoadKeepsEveryGuarantee(t *testing.T) {
 		levels := []engine.Level{engine.LevelDebug, engine.LevelInfo, engine.LevelWarn, engine.LevelError}
 		stop := make(chan struct{})
 		var side sync.WaitGroup
-		side.Add(2)
-		go func() { // migrations
-			defer side.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				runtime.GOMAXPROCS(1 + i%4)
-				time.Sleep(100 * time.Microsecond)
-			}
-		}()
+		side.Add(1)
+		stopChurn := churnProcs(100 * time.Microsecond)
 		go func() { // concurrent flushes
 			defer side.Done()
 			for {
@@ -87,6 +75,7 @@ func TestMixedLoadKeepsEveryGuarantee(t *testing.T) {
 		wg.Wait()
 		close(stop)
 		side.Wait()
+		stopChurn()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		rep, err := e.Shutdown(ctx)
@@ -107,19 +96,7 @@ func TestMixedLoadKeepsEveryGuarantee(t *testing.T) {
 		require.Equal(t, uint64(slow.Len()), rep.Sinks[1].Written)
 		require.Equal(t, rep.Sinks[2].Accepted-rep.Sinks[2].Dropped.Total(), rep.Sinks[2].Failed, "every write to the failing sink failed")
 
-		for _, m := range []struct {
-			name string
-			mem  *sinks.Memory
-		}{{"fast", fast}, {"slow", slow}} {
-			last := map[int64]int64{}
-			for i, ev := range m.mem.Events() {
-				g := ev.Scope.Frames[0].Fields[0].Int64()
-				seq := ev.Fields()[0].Int64()
-				if p, ok := last[g]; ok && seq <= p {
-					t.Fatalf("%s: event %d: goroutine %d seq %d after %d", m.name, i, g, seq, p)
-				}
-				last[g] = seq
-			}
-		}
+		requireGoroutineOrder(t, "fast", fast.Events())
+		requireGoroutineOrder(t, "slow", slow.Events())
 	})
 }

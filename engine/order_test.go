@@ -22,7 +22,6 @@ import (
 // around with runtime.Gosched, system calls and GOMAXPROCS changes.
 func TestOrderSurvivesMigration(t *testing.T) {
 	forEachQueue(t, func(t *testing.T, q engine.QueueKind) {
-		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 		all := sinks.NewMemory(sinks.MemoryOptions{})
 		warn := sinks.NewMemory(sinks.MemoryOptions{})
 		e := newEngine(t, engine.WithQueue(q), engine.WithShards(4), engine.WithCapacity(256),
@@ -51,41 +50,17 @@ func TestOrderSurvivesMigration(t *testing.T) {
 				}
 			}()
 		}
-		// Change the number of processors while the goroutines run, so
-		// they land on processors (and shards) they have not used yet.
-		done := make(chan struct{})
-		go func() {
-			for i := 0; ; i++ {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				runtime.GOMAXPROCS(1 + i%4)
-				runtime.Gosched()
-			}
-		}()
+		stop := churnProcs(0)
 		wg.Wait()
-		close(done)
+		stop()
 		flush(t, e)
 
 		check := func(name string, m *sinks.Memory, want int) {
 			evs := m.Events()
 			require.Equal(t, want, len(evs), name)
-			last := make(map[int64]int64)
+			requireGoroutineOrder(t, name, evs)
 			var prevMono int64 = -1 << 63
 			for i, ev := range evs {
-				var g, seq int64 = -1, -1
-				for _, f := range ev.Scope.Frames[0].Fields {
-					if f.Key == "g" {
-						g = f.Int64()
-					}
-				}
-				seq = ev.Fields()[0].Int64()
-				if p, ok := last[g]; ok {
-					require.Greater(t, seq, p, "%s: goroutine %d logged seq %d after %d (event %d)", name, g, seq, p, i)
-				}
-				last[g] = seq
 				require.GreaterOrEqual(t, ev.Mono, prevMono, fmt.Sprintf("%s: event %d out of timestamp order", name, i))
 				prevMono = ev.Mono
 			}
@@ -102,7 +77,6 @@ func TestOrderSurvivesMigration(t *testing.T) {
 // for a shard must never pass events still waiting in its lane.
 func TestOrderWithManySmallBatches(t *testing.T) {
 	forEachQueue(t, func(t *testing.T, q engine.QueueKind) {
-		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 		mem := sinks.NewMemory(sinks.MemoryOptions{})
 		// Idle shards advance their watermarks only every 20ms here, so
 		// the active shard's batches pile up in the writer past its limit.
@@ -123,16 +97,9 @@ func TestOrderWithManySmallBatches(t *testing.T) {
 				}
 			}
 		}()
-		for i := 0; ; i++ {
-			select {
-			case <-done:
-			default:
-				runtime.GOMAXPROCS(1 + i%4)
-				runtime.Gosched()
-				continue
-			}
-			break
-		}
+		stop := churnProcs(0)
+		<-done
+		stop()
 		flush(t, e)
 		evs := mem.Events()
 		require.NotEmpty(t, evs)
