@@ -19,6 +19,10 @@ type hammerCase struct {
 	policy   ring.Policy
 	deadline time.Duration // Block only: per-call context timeout, 0 for none
 	closeAt  int           // close the queue after this many attempts in total, 0 never
+	// blockEvery > 0 mixes policies: every blockEvery-th call of each
+	// producer uses Block, the others policy. No Block entry may ever be
+	// evicted.
+	blockEvery int
 }
 
 // TestHammer runs producers against live consumers and checks that every
@@ -38,11 +42,14 @@ func TestHammer(t *testing.T) {
 		{policy: ring.Block, deadline: 20 * time.Microsecond},
 		{policy: ring.DropOldest, closeAt: 15000},
 		{policy: ring.Block, closeAt: 15000},
+		{policy: ring.DropOldest, blockEvery: 8},
+		{policy: ring.DropNewest, blockEvery: 8},
+		{policy: ring.DropOldest, blockEvery: 2, closeAt: 15000},
 	}
 	for _, procs := range []int{1, 2, 4} {
 		for _, v := range variants {
 			for _, c := range cases {
-				name := fmt.Sprintf("procs=%d/%s/%s/deadline=%v/close=%d", procs, v.name, c.policy, c.deadline, c.closeAt)
+				name := fmt.Sprintf("procs=%d/%s/%s/deadline=%v/close=%d/blockEvery=%d", procs, v.name, c.policy, c.deadline, c.closeAt, c.blockEvery)
 				t.Run(name, func(t *testing.T) {
 					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 					hammer(t, v.new, c)
@@ -63,6 +70,9 @@ func hammer(t *testing.T, newQ func(ring.Config[int]) (ring.Queue[int], error), 
 	q, err := newQ(ring.Config[int]{Shards: shards, Capacity: 32, OnEvict: func(_ int, v *int) {
 		if _, dup := hooked.LoadOrStore(*v, struct{}{}); dup {
 			panic(fmt.Sprintf("value %d evicted twice", *v))
+		}
+		if c.blockEvery > 0 && (*v%perProd)%c.blockEvery == 0 {
+			panic(fmt.Sprintf("value %d was stored under Block and evicted", *v))
 		}
 		hookCount.Add(1)
 	}})
@@ -134,7 +144,11 @@ func hammer(t *testing.T, newQ func(ring.Config[int]) (ring.Queue[int], error), 
 					ctx, cancel = context.WithTimeout(ctx, c.deadline)
 				}
 				v := p*perProd + i
-				r := q.Enqueue(ctx, c.policy, func(dst *int) { *dst = v })
+				policy := c.policy
+				if c.blockEvery > 0 && i%c.blockEvery == 0 {
+					policy = ring.Block
+				}
+				r := q.Enqueue(ctx, policy, func(dst *int) { *dst = v })
 				cancel()
 				tl.evicted += int(r.Evicted)
 				switch r.Status {
@@ -200,6 +214,15 @@ func hammer(t *testing.T, newQ func(ring.Config[int]) (ring.Queue[int], error), 
 	for p := range producers {
 		for i, ok := range accepted[p] {
 			require.Equal(t, ok, seen[p*perProd+i], "producer %d value %d: accepted=%v but seen=%v", p, i, ok, seen[p*perProd+i])
+		}
+	}
+	if c.blockEvery > 0 {
+		for p := range producers {
+			for i := 0; i < perProd; i += c.blockEvery {
+				if accepted[p][i] {
+					require.True(t, seen[p*perProd+i], "Block value %d accepted but not drained", p*perProd+i)
+				}
+			}
 		}
 	}
 	if c.policy != ring.Block {

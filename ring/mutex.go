@@ -20,6 +20,7 @@ type Mutex[T any] struct {
 	pick   *picker
 	cap    int
 
+	closed    atomic.Bool // set once every shard is closed
 	done      chan struct{}
 	closeOnce sync.Once
 	_         pad
@@ -30,6 +31,7 @@ var _ Queue[int] = (*Mutex[int])(nil)
 type mutexShard[T any] struct {
 	mu       sync.Mutex
 	buf      []T
+	prot     []bool // prot[i]: buf[i] was stored under Block (never evicted)
 	mask     uint64
 	head     uint64 // position of the oldest entry
 	tail     uint64 // position after the newest entry
@@ -37,6 +39,7 @@ type mutexShard[T any] struct {
 	refused  uint64
 	canceled uint64
 	seen     uint64 // consumer's view of evicted
+	drains   uint64
 	closed   bool
 	index    int
 	onEvict  func(int, *T)
@@ -63,6 +66,7 @@ func NewMutex[T any](cfg Config[T]) (*Mutex[T], error) {
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.buf = make([]T, cfg.Capacity)
+		s.prot = make([]bool, cfg.Capacity)
 		s.mask = uint64(cfg.Capacity - 1)
 		s.head, s.tail = cfg.startSeq, cfg.startSeq
 		s.index = i
@@ -82,7 +86,9 @@ func (m *Mutex[T]) Enqueue(ctx context.Context, p Policy, fill func(*T)) Result 
 // Pick returns the caller's shard, as Enqueue would choose it.
 func (m *Mutex[T]) Pick() int { return m.pick.pick() }
 
-// EnqueueShard is Enqueue on a chosen shard.
+// EnqueueShard is Enqueue on a chosen shard. The policies follow Ring's
+// rules exactly (see Policy): Block entries are never evicted, and room is
+// reserved for parked Block producers.
 func (m *Mutex[T]) EnqueueShard(ctx context.Context, shard int, p Policy, fill func(*T)) Result {
 	s := &m.shards[shard]
 	var evicted uint32
@@ -94,24 +100,31 @@ func (m *Mutex[T]) EnqueueShard(ctx context.Context, shard int, p Policy, fill f
 			s.mu.Unlock()
 			return Result{Shard: shard, Evicted: evicted, Status: Closed}
 		}
-		if s.tail-s.head == uint64(len(s.buf)) {
+		full := s.tail-s.head == uint64(len(s.buf))
+		if full {
 			signal(s.wake)
-			switch p {
-			case DropOldest:
-				v := &s.buf[s.head&s.mask]
+		}
+		if p != Block && (s.waiters.Load() > 0 || (full && (p == DropNewest || s.prot[s.head&s.mask]))) {
+			// Room reserved for a parked Block producer, or nothing this
+			// policy may make room with.
+			s.refused++
+			s.mu.Unlock()
+			return Result{Shard: shard, Evicted: evicted, Status: Refused}
+		}
+		if full {
+			if !s.prot[s.head&s.mask] {
+				// DropOldest, or Block shedding an unprotected entry.
+				i := s.head & s.mask
 				if s.onEvict != nil {
-					s.onEvict(shard, v)
+					s.onEvict(shard, &s.buf[i])
 				}
 				var zero T
-				*v = zero
+				s.buf[i] = zero
 				s.head++
 				s.evicted++
 				evicted++
-			case DropNewest:
-				s.refused++
-				s.mu.Unlock()
-				return Result{Shard: shard, Status: Refused}
-			case Block:
+			} else {
+				// Block, and the oldest entry is protected: wait.
 				s.waiters.Add(1)
 				s.mu.Unlock()
 				if deadline == nil && s.timeout > 0 {
@@ -126,13 +139,15 @@ func (m *Mutex[T]) EnqueueShard(ctx context.Context, shard int, p Policy, fill f
 						s.canceled++
 						s.mu.Unlock()
 					}
-					return Result{Shard: shard, Status: st}
+					return Result{Shard: shard, Evicted: evicted, Status: st}
 				}
 				waited = true
 				continue
 			}
 		}
-		fill(&s.buf[s.tail&s.mask])
+		i := s.tail & s.mask
+		fill(&s.buf[i])
+		s.prot[i] = p == Block
 		s.tail++
 		room := s.tail-s.head < uint64(len(s.buf))
 		s.mu.Unlock()
@@ -157,11 +172,14 @@ func (m *Mutex[T]) Drain(shard int, dst []T) (int, uint64) {
 	n := int(min(uint64(len(dst)), s.tail-s.head))
 	var zero T
 	for i := 0; i < n; i++ {
-		v := &s.buf[(s.head+uint64(i))&s.mask]
-		dst[i] = *v
-		*v = zero
+		j := (s.head + uint64(i)) & s.mask
+		dst[i] = s.buf[j]
+		s.buf[j], s.prot[j] = zero, false
 	}
 	s.head += uint64(n)
+	if n > 0 {
+		s.drains++
+	}
 	lost := s.evicted - s.seen
 	s.seen = s.evicted
 	s.mu.Unlock()
@@ -203,7 +221,8 @@ func (m *Mutex[T]) Stats(shard int) Stats {
 	s := &m.shards[shard]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Stats{Produced: s.tail, Consumed: s.head, Evicted: s.evicted, Refused: s.refused, Canceled: s.canceled}
+	return Stats{Produced: s.tail, Consumed: s.head, Evicted: s.evicted, Refused: s.refused, Canceled: s.canceled,
+		Drains: s.drains, Waiters: int(s.waiters.Load())}
 }
 
 // Shards implements Queue.
@@ -211,6 +230,9 @@ func (m *Mutex[T]) Shards() int { return len(m.shards) }
 
 // Capacity implements Queue.
 func (m *Mutex[T]) Capacity() int { return m.cap }
+
+// Closed implements Queue.
+func (m *Mutex[T]) Closed() bool { return m.closed.Load() }
 
 // Close implements Queue. Every shard is marked closed under its lock, so
 // an enqueue either finished before Close (and is counted in Produced) or
@@ -223,6 +245,9 @@ func (m *Mutex[T]) Close() {
 			s.closed = true
 			s.mu.Unlock()
 		}
+		// Set after every shard is closed: a consumer that sees it and
+		// then takes a shard's lock sees that shard closed.
+		m.closed.Store(true)
 		close(m.done)
 	})
 }

@@ -11,15 +11,25 @@ import (
 // Policy says what an enqueue does when its shard is full.
 type Policy uint8
 
+//
+// Entries stored under Block are protected: no producer ever evicts them.
+// The policies rank so that Block entries are kept over the others:
 const (
 	// DropOldest evicts the oldest unconsumed entry of the shard to make
 	// room (the original design's behaviour). The consumer learns exactly
-	// how many entries it lost from Drain.
+	// how many entries it lost from Drain. When the oldest entry is
+	// protected, or a Block producer is parked on the shard (the room
+	// that frees up is theirs), or the slot is still being released by
+	// the consumer, the new entry is refused instead: a DropOldest
+	// producer never waits.
 	DropOldest Policy = iota
-	// DropNewest refuses the new entry.
+	// DropNewest refuses the new entry when the shard is full (or its
+	// room is reserved for a parked Block producer). It never waits.
 	DropNewest
-	// Block waits for space until the context is done or the queue closes,
-	// parking the goroutine rather than spinning.
+	// Block sheds the oldest entry when it is not protected (as
+	// DropOldest does), and otherwise waits for space until the context
+	// is done, the BlockTimeout passes or the queue closes, parking the
+	// goroutine rather than spinning.
 	Block
 )
 
@@ -53,7 +63,7 @@ const (
 	// Accepted: the entry is in the queue. Result.Evicted says how many
 	// older entries were evicted to make room for it (DropOldest only).
 	Accepted Status = iota
-	// Refused: the shard was full and the policy is DropNewest.
+	// Refused: the shard was full for a drop policy (see Policy).
 	Refused
 	// Canceled: the policy is Block and the context was done first.
 	Canceled
@@ -92,8 +102,11 @@ type Stats struct {
 	Produced uint64 // position after the last claimed slot
 	Consumed uint64 // position after the last slot drained or evicted
 	Evicted  uint64 // entries evicted by DropOldest
-	Refused  uint64 // enqueues refused by DropNewest
-	Canceled uint64 // Block enqueues whose context ended first
+	Refused  uint64 // drop-policy enqueues that found the shard full for them
+	Canceled uint64 // Block enqueues whose context or deadline ended first
+	Drains   uint64 // Drain calls that took at least one entry
+	Retries  uint64 // claiming CASes the consumer lost to an evictor (Ring only)
+	Waiters  int    // Block producers parked now
 }
 
 // Queue is what both variants offer; the engine can run on either.
@@ -137,6 +150,9 @@ type Queue[T any] interface {
 	// Shards is the number of shards; Capacity the slots per shard.
 	Shards() int
 	Capacity() int
+	// Closed reports whether Close has been called. A consumer that sees
+	// true and then loads Produced has every accepted entry below it.
+	Closed() bool
 	// Close refuses all later enqueues with Closed and wakes blocked
 	// producers. Entries already accepted stay to be drained. Every
 	// enqueue that returned Accepted is in the queue: after Close, a

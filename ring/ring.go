@@ -92,6 +92,9 @@ func (r *Ring[T]) Shards() int { return len(r.shards) }
 // Capacity implements Queue.
 func (r *Ring[T]) Capacity() int { return r.cap }
 
+// Closed implements Queue.
+func (r *Ring[T]) Closed() bool { return r.closed.Load() }
+
 // Close implements Queue.
 //
 // Exactness: a producer checks the closed flag after its claiming CAS. If

@@ -7,20 +7,42 @@ import (
 	"time"
 )
 
-// slot holds one entry and the sequence number that hands it between the
-// parties. For position p (p mod capacity = the slot's index):
+// slot holds one entry and the sequence word that hands it between the
+// parties. The word is 4*position plus a state, so that one atomic word
+// says both whose turn it is and whether the entry may be evicted. For
+// position p (p mod capacity = the slot's index):
 //
-//	seq == p        free: the producer that claims p may write it
-//	seq == p+1      published: the entry at p may be consumed
-//	seq == p+cap    released: free for position p+cap, one lap later
+//	seq == 4p          free: the producer that claims p may write it
+//	seq == 4p+1        published: the entry at p may be consumed or evicted
+//	seq == 4p+2        published, protected (stored under Block): it may be
+//	                   consumed, never evicted
+//	seq == 4(p+cap)    released: free for position p+cap, one lap later
+//
+// Arithmetic is modulo 2^64 on both sides (4*p wraps with p), and the
+// states of one slot are at most 4*cap apart, far below 2^63, so signed
+// differences order them.
 //
 // dead marks an entry whose producer claimed the slot after the queue was
-// closed (see Enqueue); the consumer skips it.
+// closed (see Enqueue); the consumer skips it. It is written by the slot's
+// owner before the publishing store of seq, and read only by the next
+// owner.
 type slot[T any] struct {
 	seq  atomic.Uint64
 	dead bool
 	val  T
 }
+
+// The sequence words of position p.
+func seqFree(p uint64) uint64 { return p << 2 }
+func seqPublished(p uint64, protected bool) uint64 {
+	if protected {
+		return p<<2 | 2
+	}
+	return p<<2 | 1
+}
+
+// published reports whether seq publishes the entry at position p.
+func published(seq, p uint64) bool { return seq-p<<2-1 < 2 }
 
 // shard is one bounded multi-producer single-consumer FIFO.
 //
@@ -29,13 +51,13 @@ type slot[T any] struct {
 //
 //   - Producers claim position p with a CAS on tail once the slot's seq
 //     says it is free for p, write the entry, and publish it by storing
-//     seq = p+1. The store is the only thing that publishes the entry: a
-//     consumer that loads seq == p+1 (Go atomics are sequentially
+//     seq = 4p+1 (4p+2 under Block). The store is the only thing that
+//     publishes the entry: a consumer that loads it (Go atomics are sequentially
 //     consistent, so the load synchronizes with the store) sees the whole
 //     entry.
 //   - The consumer claims a batch of k consecutive published positions
 //     with one CAS of head from h to h+k, copies the entries out, clears
-//     the slots, and releases each by storing seq = p+cap. The producer of
+//     the slots, and releases each by storing seq = 4(p+cap). The producer of
 //     the next lap loads that value before writing, so its writes happen
 //     after the consumer's reads.
 //   - Under DropOldest a full shard is made room in by a producer acting
@@ -43,16 +65,37 @@ type slot[T any] struct {
 //     is CASed, not stored, by the consumer), the OnEvict hook while it
 //     owns the slot, then the release store. Counted in evicted, which
 //     the consumer reads to learn exactly what it lost.
+//   - Block entries are protected: an evictor reads the oldest entry's
+//     sequence word before its CAS and leaves a protected entry alone.
+//     A Block producer that finds the shard full sheds the oldest entry
+//     when it is not protected (as DropOldest would), and parks only when
+//     it is. While a Block producer is parked, drop-policy producers take
+//     no room at all (neither a free slot nor an evicted one): the room
+//     that frees up goes to the parked producers, in the order the
+//     consumer's signal and their baton pass wake them.
 //
 // Positions are 64-bit and compared by signed difference, so they survive
 // wrap-around. tail and head never run more than cap apart.
 //
 // Progress: producers never wait for each other except by retrying a
-// failed CAS, and never wait for the consumer unless the shard is full.
-// As with any slot-sequence queue, a producer descheduled between its claim
-// and its publish holds up the consumer at that slot (the entries behind it
-// wait; nothing is lost), and a full shard's producer waits for the
-// consumer to finish releasing the slot it needs.
+// failed CAS (some other party made progress), and drop-policy producers
+// never wait for the consumer: when the slot they need is still being
+// released (the consumer claimed it and has not stored its release), or
+// the oldest entry is still being written by its producer, they count the
+// shard as full and drop their own entry. So a drop-policy enqueue is
+// lock-free: it returns after a number of steps bounded by the CASes that
+// other parties win meanwhile, never after a wait on a descheduled
+// goroutine. Only Block producers wait; a producer descheduled between
+// its claim and its publish holds up the consumer at that slot (the
+// entries behind it wait; nothing is lost).
+//
+// The consumer claims a run of published entries with one CAS of head.
+// When an evictor moves head first, the entries of the run from the new
+// head on are still published and unclaimed (head never moves back, and a
+// slot is reused only after head has passed it), so the consumer shrinks
+// its run and retries the CAS at once instead of recounting: under a
+// stream of evictions it still claims large runs (the livelock this
+// avoids is in docs/bench/ring.md).
 type shard[T any] struct {
 	// Read-only after construction.
 	slots   []slot[T]
@@ -79,6 +122,11 @@ type shard[T any] struct {
 	canceled atomic.Uint64
 	waiters  atomic.Int32 // Block producers parked on space
 	_        pad
+
+	// Consumer-written statistics, on their own line.
+	drains  atomic.Uint64 // drains that claimed at least one entry
+	retries atomic.Uint64 // claiming CASes lost to an evictor
+	_       pad
 }
 
 func (s *shard[T]) init(index, capacity int, start uint64, onEvict func(int, *T), timeout time.Duration) {
@@ -93,7 +141,7 @@ func (s *shard[T]) init(index, capacity int, start uint64, onEvict func(int, *T)
 	for i := range s.slots {
 		// Slot i is free for the first position p >= start with p mod cap == i.
 		p := start + (uint64(i)-start)&s.mask
-		s.slots[i].seq.Store(p)
+		s.slots[i].seq.Store(seqFree(p))
 	}
 	s.tail.Store(start)
 	s.head.Store(start)
@@ -111,8 +159,12 @@ func (s *shard[T]) enqueue(ctx context.Context, p Policy, fill func(*T), closed 
 		pos := s.tail.Load()
 		sl := &s.slots[pos&s.mask]
 		seq := sl.seq.Load()
-		switch d := int64(seq - pos); {
+		switch d := int64(seq - seqFree(pos)); {
 		case d == 0:
+			if p != Block && s.waiters.Load() > 0 {
+				// The room is reserved for a parked Block producer.
+				return s.refuse(evicted)
+			}
 			if !s.tail.CompareAndSwap(pos, pos+1) {
 				continue // another producer took pos
 			}
@@ -122,11 +174,11 @@ func (s *shard[T]) enqueue(ctx context.Context, p Policy, fill func(*T), closed 
 			// producer saw the queue open (see Ring.Close).
 			if closed.Load() {
 				sl.dead = true
-				sl.seq.Store(pos + 1)
+				sl.seq.Store(seqPublished(pos, false))
 				return Result{Shard: s.index, Evicted: evicted, Status: Closed}
 			}
 			fill(&sl.val)
-			sl.seq.Store(pos + 1)
+			sl.seq.Store(seqPublished(pos, p == Block))
 			if waited {
 				s.passBaton(pos + 1)
 			}
@@ -134,43 +186,65 @@ func (s *shard[T]) enqueue(ctx context.Context, p Policy, fill func(*T), closed 
 		case d > 0:
 			continue // tail moved on since we loaded it
 		}
-		// d < 0: the slot still holds the entry from one lap ago.
+		// d < 0: the slot still holds the entry from one lap ago, or the
+		// party that took that entry has not released the slot yet.
 		if closed.Load() {
 			return Result{Shard: s.index, Evicted: evicted, Status: Closed}
 		}
+		if s.tail.Load() != pos {
+			continue // we are behind
+		}
 		oldest := pos - s.cap
 		if h := s.head.Load(); h != oldest {
-			// Not full: the consumer (or an evictor) has claimed the old
-			// entry and is releasing it, or we are behind. Wait briefly.
+			// The consumer (or an evictor) has claimed the oldest entry
+			// and is releasing its slot. A drop-policy producer does not
+			// wait for that (the consumer may be descheduled mid-batch):
+			// the shard is full for it now.
+			if p != Block {
+				hookFullWhileReleasing()
+				return s.refuse(evicted)
+			}
 			backoff(&spins)
 			continue
 		}
 		s.nudge()
-		switch p {
-		case DropNewest:
-			s.refused.Add(1)
-			return Result{Shard: s.index, Status: Refused}
-		case DropOldest:
-			switch s.evict(oldest) {
-			case evictedLive:
-				if evicted < ^uint32(0) {
-					evicted++
-				}
-			case evictBusy:
-				backoff(&spins)
-			}
-		case Block:
-			switch s.block(ctx, pos, done, &deadline) {
-			case Canceled:
-				s.canceled.Add(1)
-				return Result{Shard: s.index, Status: Canceled}
-			case Closed:
-				return Result{Shard: s.index, Status: Closed}
-			}
-			waited = true
-			spins = 0
+		if p == DropNewest || (p == DropOldest && s.waiters.Load() > 0) {
+			return s.refuse(evicted)
 		}
+		// DropOldest, or Block: shed the oldest entry unless it is
+		// protected.
+		switch s.evict(oldest) {
+		case evictedLive:
+			if evicted < ^uint32(0) {
+				evicted++
+			}
+			continue
+		case evictedDead, evictLost:
+			continue
+		}
+		// The oldest entry is protected, or not yet published by its
+		// producer: a drop-policy producer drops its own entry, a Block
+		// producer waits for the consumer.
+		if p != Block {
+			return s.refuse(evicted)
+		}
+		switch s.block(ctx, pos, done, &deadline) {
+		case Canceled:
+			s.canceled.Add(1)
+			return Result{Shard: s.index, Evicted: evicted, Status: Canceled}
+		case Closed:
+			return Result{Shard: s.index, Evicted: evicted, Status: Closed}
+		}
+		waited = true
+		spins = 0
 	}
+}
+
+// refuse counts and reports an entry dropped because the shard was full
+// for its producer.
+func (s *shard[T]) refuse(evicted uint32) Result {
+	s.refused.Add(1)
+	return Result{Shard: s.index, Evicted: evicted, Status: Refused}
 }
 
 type evictOutcome uint8
@@ -180,13 +254,21 @@ const (
 	evictedDead                     // freed a slot whose entry was dead
 	evictLost                       // someone else moved head first
 	evictBusy                       // the oldest entry is not yet published
+	evictProtected                  // the oldest entry was stored under Block
 )
 
 // evict removes the entry at position h (the current head) on behalf of a
-// DropOldest producer.
+// DropOldest or Block producer, unless it is protected.
+//
+// The state is read from the sequence word before the CAS: the slot
+// cannot change before head passes h, which our CAS would then fail to do.
 func (s *shard[T]) evict(h uint64) evictOutcome {
 	sl := &s.slots[h&s.mask]
-	if sl.seq.Load() != h+1 {
+	switch sl.seq.Load() {
+	case seqPublished(h, false):
+	case seqPublished(h, true):
+		return evictProtected
+	default:
 		return evictBusy // its producer has not published it yet
 	}
 	if !s.head.CompareAndSwap(h, h+1) {
@@ -205,27 +287,42 @@ func (s *shard[T]) evict(h uint64) evictOutcome {
 	// claims it next (usually this one, at once) overwrites it; Drain
 	// clears the slots it empties.
 	sl.dead = false
-	sl.seq.Store(h + s.cap)
+	sl.seq.Store(seqFree(h + s.cap))
 	return out
 }
 
 // drain is Queue.Drain for this shard; only the shard's consumer calls it.
 func (s *shard[T]) drain(dst []T) (n int, lost uint64) {
+	released := false
 	for n < len(dst) {
 		h := s.head.Load()
 		// Count the published run at h, up to the room left in dst.
 		k, room := uint64(0), uint64(len(dst)-n)
 		for ; k < room; k++ {
-			if s.slots[(h+k)&s.mask].seq.Load() != h+k+1 {
+			if !published(s.slots[(h+k)&s.mask].seq.Load(), h+k) {
 				break
 			}
 		}
 		if k == 0 {
 			break
 		}
-		if !s.head.CompareAndSwap(h, h+k) {
-			continue // an evictor took the oldest entry; recount
+		hookDrainBeforeClaim()
+		// Claim [h, h+k). An evictor that moved head to h' in between
+		// took [h, h'); [h', h+k) is still ours to claim (see shard).
+		for !s.head.CompareAndSwap(h, h+k) {
+			s.retries.Add(1)
+			nh := s.head.Load()
+			if nh-h >= k {
+				k = 0 // evictors took the whole run; count again
+				break
+			}
+			k -= nh - h
+			h = nh
 		}
+		if k == 0 {
+			continue
+		}
+		hookDrainClaimed()
 		// Positions h..h+k-1 are ours until released.
 		var zero T
 		for i := uint64(0); i < k; i++ {
@@ -235,13 +332,17 @@ func (s *shard[T]) drain(dst []T) (n int, lost uint64) {
 				n++
 			}
 			sl.val, sl.dead = zero, false
-			sl.seq.Store(h + i + s.cap)
+			sl.seq.Store(seqFree(h + i + s.cap))
 		}
+		released = true
+	}
+	if released {
+		s.drains.Add(1)
 	}
 	ev := s.evicted.Load()
 	lost = ev - s.seenEvicted
 	s.seenEvicted = ev
-	if s.waiters.Load() > 0 {
+	if released && s.waiters.Load() > 0 {
 		signal(s.space)
 	}
 	return n, lost
@@ -261,6 +362,9 @@ func (s *shard[T]) stats() Stats {
 		Evicted:  s.evicted.Load(),
 		Refused:  s.refused.Load(),
 		Canceled: s.canceled.Load(),
+		Drains:   s.drains.Load(),
+		Retries:  s.retries.Load(),
+		Waiters:  int(s.waiters.Load()),
 	}
 }
 
