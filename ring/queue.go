@@ -11,7 +11,6 @@ import (
 // Policy says what an enqueue does when its shard is full.
 type Policy uint8
 
-//
 // Entries stored under Block are protected: no producer ever evicts them.
 // The policies rank so that Block entries are kept over the others:
 const (

@@ -250,11 +250,11 @@ func (s *shard[T]) refuse(evicted uint32) Result {
 type evictOutcome uint8
 
 const (
-	evictedLive evictOutcome = iota // evicted a real entry
-	evictedDead                     // freed a slot whose entry was dead
-	evictLost                       // someone else moved head first
-	evictBusy                       // the oldest entry is not yet published
-	evictProtected                  // the oldest entry was stored under Block
+	evictedLive    evictOutcome = iota // evicted a real entry
+	evictedDead                        // freed a slot whose entry was dead
+	evictLost                          // someone else moved head first
+	evictBusy                          // the oldest entry is not yet published
+	evictProtected                     // the oldest entry was stored under Block
 )
 
 // evict removes the entry at position h (the current head) on behalf of a
