@@ -8,11 +8,13 @@ import (
 	"time"
 )
 
-// Policy says what an enqueue does when its shard is full.
+// Policy says what an enqueue does when its shard is full. Entries stored
+// under Block are protected: no producer ever evicts them, so errors
+// logged under Block wait for room while chatter logged under the drop
+// policies is shed.
 type Policy uint8
 
-// Entries stored under Block are protected: no producer ever evicts them.
-// The policies rank so that Block entries are kept over the others:
+// The policies.
 const (
 	// DropOldest evicts the oldest unconsumed entry of the shard to make
 	// room (the original design's behaviour). The consumer learns exactly
