@@ -23,6 +23,7 @@ type Engine struct {
 	classes levelClasses
 	rules   []policyRule // sorted by min, highest first
 	epoch   time.Time
+	wall    wallClock // maps Mono to wall time, one anchor for all flushers
 
 	// Exactly one of lf and mq is set; the hot path calls the concrete
 	// type (an interface call would make the fill closure escape).
@@ -41,7 +42,6 @@ type Engine struct {
 	state        atomic.Int32 // stateRunning, stateClosing, stateClosed
 	shutdownOnce sync.Once
 	shutdownDone chan struct{}
-	report       Report
 	reportErr    error
 	flusherWG    sync.WaitGroup
 }
@@ -77,6 +77,7 @@ func New(opts ...Option) (*Engine, error) {
 		epoch:        time.Now(),
 		shutdownDone: make(chan struct{}),
 	}
+	e.wall.init(e.epoch)
 	e.errs.init(cfg.onError)
 	e.rules = slices.Clone(cfg.rules)
 	slices.SortStableFunc(e.rules, func(a, b policyRule) int { return int(b.min) - int(a.min) })
@@ -235,15 +236,27 @@ func (e *Engine) Flush(ctx context.Context) error {
 // Shutdown stops the engine: later log calls are dropped as closed, every
 // event accepted before is written if the sinks allow it before ctx is
 // done, and every sink is flushed and closed. It returns by ctx's deadline
-// whatever the sinks do, with a report of what each sink received and
-// lost; events still pending at the deadline are counted as dropped
-// (shutdown). The error is ctx.Err() if the deadline cut the drain short,
-// or the first sink Close error. A second call waits for the first and
-// returns its result.
+// whatever the sinks do.
+//
+// The error is nil only when everything accepted was written, failed or
+// dropped for a counted reason and every sink was closed; ctx.Err() when
+// the deadline cut the drain short; otherwise the first sink Close error.
+//
+// The Report is the accounting at the moment Shutdown returns. After a
+// clean shutdown nothing is Pending. After the deadline, events still held
+// are counted dropped{shutdown}, except those inside a sink call that had
+// not returned: they stay Pending, the sink is marked Stuck, and they
+// settle when that call returns. A later call (concurrent or repeated)
+// waits for the first to finish and returns the accounting as it is then,
+// so it shows settled figures once the stuck calls have returned.
 func (e *Engine) Shutdown(ctx context.Context) (Report, error) {
 	e.shutdownOnce.Do(func() {
-		e.state.Store(stateClosing)
+		// Close the queue before anything else: flushers decide their
+		// final epoch from the queue's closed flag, so no event can be
+		// accepted after a flusher has taken its final target.
 		e.q.Close()
+		hookShutdownAfterClose()
+		e.state.Store(stateClosing)
 		for _, f := range e.flushers {
 			signal(f.kick)
 		}
@@ -262,18 +275,27 @@ func (e *Engine) Shutdown(ctx context.Context) (Report, error) {
 					first = fmt.Errorf("engine: close %s: %w", w.name, w.closeErr)
 				}
 			case <-ctx.Done():
-				// Give up on the writers that are still busy: each stops at
-				// its next step and counts what it holds as dropped.
+				// Give up on the writers that are still busy: each stops
+				// at its next step and counts what it holds as dropped.
 				for _, w := range e.writers {
 					w.abandon()
+				}
+				// Wait for that count, except from writers inside a sink
+				// call (see sinkWriter.abandoned): those are not waited on.
+				for _, w := range e.writers {
+					if !w.inCall.Load() {
+						select {
+						case <-w.settled:
+						case <-w.exited:
+						}
+					}
 				}
 				first = ctx.Err()
 				break wait
 			}
 		}
-		e.state.Store(stateClosed)
-		e.report = e.Stats()
 		e.reportErr = first
+		e.state.Store(stateClosed)
 		close(e.shutdownDone)
 	})
 	select {
@@ -281,7 +303,7 @@ func (e *Engine) Shutdown(ctx context.Context) (Report, error) {
 	case <-ctx.Done():
 		return e.Stats(), ctx.Err()
 	}
-	return e.report, e.reportErr
+	return e.Stats(), e.reportErr
 }
 
 // signal does a non-blocking send on a capacity-1 channel.

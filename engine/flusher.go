@@ -26,6 +26,22 @@ import (
 // only events below every shard's watermark, which makes the merge exact:
 // no grace period, no event overtaken by a later one.
 //
+// The argument orders a clock read against an atomic load, which the Go
+// memory model does not promise. (Linux's vDSO fences its counter reads,
+// lfence or rdtscp on amd64 and isb on arm64, so in practice they are
+// ordered; the engine does not rely on that alone.) The watermark is
+// therefore conservative: the epoch publishes
+//
+//	W = max(t0 of the previous epoch, t0 - watermarkSlack)
+//
+// so a reordering would have to exceed both the slack (far beyond any
+// processor's reorder window) and the whole previous epoch to matter.
+// Stragglers of an epoch (claimed before its target was read, stamped
+// after its t0) are drained before the next epoch starts, so their Mono is
+// below the next t0 and the watermark of the epoch after it releases them:
+// batches that wait on their own shard's watermark span at most three
+// epochs, which heldLimit provides for.
+//
 // An epoch covers at most the shard's backlog at its start (one ring's
 // capacity) plus what arrives while it drains, so under any load the
 // watermark advances at least once per ring's worth of events. Re-reading
@@ -40,15 +56,19 @@ type flusher struct {
 	kick  chan struct{} // Flush and Shutdown wake the flusher early
 	wm    atomic.Int64  // the shard's watermark; math.MaxInt64 when done
 	timer *time.Timer
-	wall  wallClock // derives events' wall time from Mono
 
 	// The current epoch and the batch being filled (flusher-private).
 	cur          *batch
 	inEpoch      bool
-	epochT0      int64
+	epochT0      int64 // the epoch's clock reading
+	epochWM      int64 // the watermark it publishes (see above)
 	epochTarget  uint64
 	epochClosing bool // the epoch began after Shutdown closed the queue
 }
+
+// watermarkSlack is how far behind its clock reading an epoch's watermark
+// is set (see flusher).
+const watermarkSlack = 10 * time.Microsecond
 
 func newFlusher(e *Engine, shard int) *flusher {
 	// Each sink holds at most laneDepth batches of this shard in its lane
@@ -117,7 +137,10 @@ func (f *flusher) run() {
 
 // sleep waits for work: a nudge from a producer that found the shard
 // full, a kick from Flush or Shutdown, or a timer that backs off from
-// 20µs to the flush interval while the shard stays idle.
+// 20µs to the flush interval while the shard stays idle. On Linux a Go
+// timer under about 1ms fires after about 1ms, so in practice the
+// shortest sleeps last a millisecond (the performance issue revisits
+// this).
 func (f *flusher) sleep(idle int) {
 	d := f.e.cfg.flushEvery
 	if idle < 16 {
@@ -144,8 +167,15 @@ func (f *flusher) sleep(idle int) {
 func (f *flusher) round() (drained int, caughtUp bool) {
 	e := f.e
 	if !f.inEpoch {
-		f.epochClosing = e.state.Load() != stateRunning
-		f.epochT0 = e.mono()
+		// The queue's own closed flag, read before Produced: if set, every
+		// accepted event is below the target (ring.Queue.Closed). The
+		// engine's state would not do: it may say closing before the queue
+		// is closed, and events accepted in between would be stranded.
+		f.epochClosing = e.q.Closed()
+		hookEpochStart(f.shard, f.epochClosing)
+		t0 := e.mono()
+		f.epochWM = max(f.epochT0, t0-int64(watermarkSlack))
+		f.epochT0 = t0
 		f.epochTarget = e.q.Produced(f.shard)
 		f.inEpoch = true
 	}
@@ -168,7 +198,7 @@ func (f *flusher) round() (drained int, caughtUp bool) {
 		if b.n > 0 {
 			b.wm = noWatermark
 			if caughtUp {
-				b.wm = f.epochT0 // travels with the batch; see sinkWriter.collect
+				b.wm = f.epochWM // travels with the batch; see sinkWriter.collect
 			}
 			f.prepare(b)
 			f.publish(b)
@@ -179,8 +209,8 @@ func (f *flusher) round() (drained int, caughtUp bool) {
 	}
 	if caughtUp {
 		f.inEpoch = false
-		if f.epochT0 > f.wm.Load() {
-			f.wm.Store(f.epochT0) // after the push: writers rely on the order
+		if f.epochWM > f.wm.Load() {
+			f.wm.Store(f.epochWM) // after the push: writers rely on the order
 			f.wakeWriters(false)
 		}
 	}
@@ -191,16 +221,17 @@ func (f *flusher) round() (drained int, caughtUp bool) {
 //
 // An epoch reaches the writers in at most E = ceil(capacity/batch) + 1
 // batches (round). Batches of a shard that wait on that shard's own
-// watermark belong to at most two epochs: the last one taken (its
-// stragglers, events claimed before the epoch's target was read but
-// stamped after its t0) and the one being taken. So 2E + 1 leaves room,
-// for the shard whose bound is the lowest, to take the batch carrying its
-// next watermark. That shard can always progress, so the writer never
+// watermark belong to at most three epochs: epoch k's stragglers (events
+// claimed before its target was read but stamped after its t0) have Mono
+// below t0 of epoch k+1, which the conservative watermark of epoch k+2
+// covers (see flusher); so epochs k, k+1 and k+2, the one being taken.
+// So 3E + 1 leaves room, for the shard whose bound is the lowest, to take
+// the batch carrying its next watermark. That shard can always progress, so the writer never
 // deadlocks on its limit; and since the limit bounds what a writer holds,
 // the batch pool bounds the memory.
 func heldLimit(e *Engine) int {
 	epoch := (e.q.Capacity()+e.cfg.batchSize-1)/e.cfg.batchSize + 1
-	return 2*epoch + 1
+	return 3*epoch + 1
 }
 
 // getBatch returns a free batch, allocating up to the limit.
@@ -222,11 +253,11 @@ func (f *flusher) getBatch() *batch {
 // prepare enriches, filters, classifies, sorts and encodes a drained batch.
 func (f *flusher) prepare(b *batch) {
 	e := f.e
-	f.wall.refresh(e)
+	wall := e.wall.anchor(e)
 	for i := 0; i < b.n; i++ {
 		ev := &b.events[i]
 		if ev.WallFromMono {
-			ev.Time = f.wall.at(ev.Mono)
+			ev.Time = wall.at(ev.Mono)
 			ev.WallFromMono = false
 		}
 		class := e.classes.of(ev.Level)
@@ -289,9 +320,10 @@ func (f *flusher) appendSafely(buf []byte, enc int, ev *event.Event) (out []byte
 }
 
 // publish hands b to the lanes of the sinks that want any of its events.
-// A sink whose lane is full loses the batch (its lane cannot wait: that
-// would let one slow sink stall the shard for all), counted as
-// queue-full-newest for that sink alone.
+// A sink whose lane stays full loses the batch (its lane cannot wait for
+// ever: that would let one slow sink stall the shard for all), counted
+// for that sink alone: sink-lagging, or shutdown once Shutdown has given
+// up on the sink.
 func (f *flusher) publish(b *batch) {
 	e := f.e
 	// How many events of each class the batch holds, for lane-full drops.
@@ -314,55 +346,63 @@ func (f *flusher) publish(b *batch) {
 		if maxClass < w.class {
 			continue
 		}
-		if f.push(w, b) {
+		ok, reason := f.push(w, b)
+		if ok {
 			continue
 		}
 		lost := 0
 		for c := w.class; c <= maxClass; c++ {
 			lost += perClass[c]
 		}
-		w.counters.dropped[QueueFullNewest].Add(uint64(lost))
+		w.counters.dropped[reason].Add(uint64(lost))
 		b.release()
 	}
 	b.release()
 }
 
 // push hands b to w's lane, waiting a bounded time when the lane is full:
-// up to the block timeout when b holds Block-policy events, up to the lag
-// timeout otherwise, and not at all while w is marked lagging. While the
-// flusher waits it does not drain, so the ring absorbs the burst and its
-// own overflow policy applies to callers. The wait polls: a writer that
-// pops signals nobody, and a poll every few tens of microseconds costs
-// nothing next to a sink that is behind.
-func (f *flusher) push(w *sinkWriter, b *batch) bool {
+// up to the lag timeout, or the block timeout if that is longer and b
+// holds Block-policy events; not at all while w is marked lagging or
+// abandoned. The lagging check comes first whatever the batch holds, so a
+// hung sink costs the other sinks one bounded wait in all, not one per
+// batch. While the flusher waits it does not drain, so the ring absorbs
+// the burst and its own overflow policy applies to callers. The wait
+// polls: a writer that pops signals nobody, and a poll every few tens of
+// microseconds to a millisecond costs nothing next to a sink that is
+// behind. On failure, reason says why.
+func (f *flusher) push(w *sinkWriter, b *batch) (ok bool, reason Reason) {
 	depth := f.e.cfg.laneDepth
 	if w.lanes[f.shard].push(b, depth) {
 		signal(w.wake)
-		return true
+		return true, 0
 	}
 	signal(w.wake)
-	var wait time.Duration
-	switch {
-	case b.blocking:
-		wait = f.e.cfg.blockFor
-	case !w.lagging.Load():
-		wait = f.e.cfg.lagFor
-	default:
-		return false
+	if w.abandoned.Load() {
+		return false, Shutdown
+	}
+	if w.lagging.Load() {
+		return false, SinkLagging
+	}
+	wait := f.e.cfg.lagFor
+	if b.blocking {
+		wait = max(wait, f.e.cfg.blockFor)
 	}
 	deadline := time.Now().Add(wait)
 	for pause := time.Microsecond; ; pause = min(2*pause, time.Millisecond) {
 		if w.abandoned.Load() {
-			return false
+			return false, Shutdown
 		}
 		if w.lanes[f.shard].push(b, depth) {
 			signal(w.wake)
-			return true
+			return true, 0
+		}
+		if w.lagging.Load() {
+			return false, SinkLagging // another shard's flusher gave up on w
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
 			w.lagging.Store(true)
-			return false
+			return false, SinkLagging
 		}
 		time.Sleep(min(pause, left))
 	}

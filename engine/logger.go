@@ -72,8 +72,9 @@ func (l *Logger) Fatal(msg string, fields ...Field) {
 	l.e.cfg.exit(1)
 }
 
-// Log logs at any level. ctx feeds the context extractors and bounds a
-// Block wait; it may be nil.
+// Log logs at any level. ctx feeds the context extractors; it bounds a
+// Block wait only under WithContextBoundsWait (by default a canceled
+// request context does not lose the event). It may be nil.
 func (l *Logger) Log(ctx context.Context, lvl Level, msg string, fields ...Field) {
 	if lvl >= l.e.level.Level() {
 		l.emit(ctx, lvl, msg, fields, 0)
@@ -205,11 +206,18 @@ func (l *Logger) enqueue(ctx context.Context, lvl Level, msg string, fields []Fi
 		}
 		counters.accepted[class].Add(1)
 	}
+	// The call's context supplies values; a Block wait is bounded by the
+	// engine's block timeout, and by the context only when asked for: a
+	// request whose client went away still gets its error logged.
+	waitCtx := context.Background()
+	if e.cfg.ctxBoundsWait {
+		waitCtx = ctx
+	}
 	var res ring.Result
 	if e.lf != nil {
-		res = e.lf.EnqueueShard(ctx, shard, policy, fill)
+		res = e.lf.EnqueueShard(waitCtx, shard, policy, fill)
 	} else {
-		res = e.mq.EnqueueShard(ctx, shard, policy, fill)
+		res = e.mq.EnqueueShard(waitCtx, shard, policy, fill)
 	}
 	if res.Status != ring.Accepted {
 		e.countRefusal(counters, class, res.Status)
@@ -221,8 +229,10 @@ func (l *Logger) enqueue(ctx context.Context, lvl Level, msg string, fields []Fi
 func (e *Engine) countRefusal(c *shardCounters, class int, st ring.Status) {
 	c.accepted[class].Add(1)
 	switch st {
-	case ring.Refused, ring.Canceled:
+	case ring.Refused:
 		c.dropped[QueueFullNewest][class].Add(1)
+	case ring.Canceled:
+		c.dropped[BlockTimeout][class].Add(1)
 	default:
 		c.dropped[Closed][class].Add(1)
 	}

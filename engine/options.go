@@ -132,6 +132,8 @@ type config struct {
 	pinThreads bool
 	affinity   bool
 
+	ctxBoundsWait bool
+
 	setShards, setCapacity bool
 }
 
@@ -238,23 +240,36 @@ func WithOverflowAt(min event.Level, p ring.Policy) Option {
 	return optionFunc(func(c *config) { c.rules = append(c.rules, policyRule{min, p}) })
 }
 
-// WithBlockTimeout bounds how long a Block call waits for room, whatever
-// its context says. Default 100ms. Must be > 0.
+// WithBlockTimeout bounds how long a Block call waits for room. Default
+// 100ms. Must be > 0. A call that finds no room in time is dropped
+// (block-timeout).
 func WithBlockTimeout(d time.Duration) Option { return optionFunc(func(c *config) { c.blockFor = d }) }
+
+// WithContextBoundsWait lets the context of a call (Logger.Log, slog's
+// InfoContext and the like) also end a Block wait: a canceled or expired
+// context then drops the event (block-timeout) if its shard is full. Off
+// by default: the context supplies values only, so an error logged for a
+// request whose client went away is not lost exactly when it matters.
+func WithContextBoundsWait(on bool) Option {
+	return optionFunc(func(c *config) { c.ctxBoundsWait = on })
+}
 
 // WithBatchSize sets how many events a flusher drains at once. Default 256.
 func WithBatchSize(n int) Option { return optionFunc(func(c *config) { c.batchSize = n }) }
 
 // WithLaneDepth sets how many batches may wait for one sink per shard
-// before that sink starts dropping (QueueFullNewest). Default 4.
+// before the flusher waits for that sink (see WithSinkLagTimeout). Default 4.
 func WithLaneDepth(n int) Option { return optionFunc(func(c *config) { c.laneDepth = n }) }
 
 // WithSinkLagTimeout bounds how long a flusher waits for room in a sink's
 // full lane before it marks the sink as lagging. A lagging sink is skipped
-// without waiting, its events dropped (queue-full-newest), until its
-// writer has emptied its lane; so a hung sink costs the others one wait
-// of this length, not one per batch. Batches holding events logged under
-// the Block policy wait up to the block timeout instead. Default 20ms.
+// without waiting, its events dropped (sink-lagging), until its writer has
+// emptied its lanes; so a hung sink costs the others one wait of this
+// length, not one per batch, under every policy. The wait for a batch
+// holding events logged under Block lasts up to the block timeout instead
+// (the longer of the two), but once the sink is lagging those events are
+// dropped too: Block protects an event from the queue's overflow, not from
+// a sink that stopped taking events. Default 20ms.
 func WithSinkLagTimeout(d time.Duration) Option { return optionFunc(func(c *config) { c.lagFor = d }) }
 
 // WithFlushInterval bounds how long an idle flusher or sink writer sleeps
@@ -301,8 +316,8 @@ func WithFilter(f Filter) Option {
 	})
 }
 
-// WithContextExtractor adds an extractor consulted by the *Ctx logging
-// methods and the slog handler.
+// WithContextExtractor adds an extractor consulted by Logger.Log and the
+// slog handler, which take a context.
 func WithContextExtractor(f ContextExtractor) Option {
 	return optionFunc(func(c *config) {
 		if f == nil {

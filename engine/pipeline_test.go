@@ -15,6 +15,7 @@ import (
 
 	"github.com/shardlog/shardlog/engine"
 	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/ring"
 	"github.com/shardlog/shardlog/sinks"
 )
 
@@ -145,47 +146,66 @@ func (panicSink) Write(context.Context, []sinks.Entry) (int, error) { panic("sin
 func (panicSink) Flush(context.Context) error                       { return nil }
 func (panicSink) Close(context.Context) error                       { return nil }
 
-// A sink that hangs must not delay the others; its lanes overflow and the
-// loss is counted against it alone.
+// A sink that hangs must not delay the others, under every policy: its
+// lanes overflow, the flusher waits for it once (the lag timeout, or the
+// block timeout for batches holding Block events), marks it lagging and
+// then skips it, and the loss is counted against it alone (sink-lagging).
+// Mutation caught: testing "batch holds Block events" before "sink is
+// lagging" in flusher.push (the old order) makes every batch wait the
+// whole block timeout, 2000/16 batches x 100ms, and the fast sink misses
+// its deadline under Block.
 func TestSlowSinkDoesNotDelayOthers(t *testing.T) {
 	forEachQueue(t, func(t *testing.T, q engine.QueueKind) {
-		fast := sinks.NewMemory(sinks.MemoryOptions{})
-		slow := sinks.NewMemory(sinks.MemoryOptions{})
-		slow.SetDelay(time.Hour) // honours ctx: Shutdown's deadline releases it
-		// The ring holds the whole burst, so the fast sink can lose events
-		// only if the slow one is not isolated (the flusher's one bounded
-		// wait on the slow lane is absorbed by the ring).
-		e, err := engine.New(engine.WithQueue(q), engine.WithBatchSize(16), engine.WithLaneDepth(2), engine.WithCapacity(4096),
-			engine.WithSink(fast, engine.SinkName("fast")), engine.WithSink(slow, engine.SinkName("slow")))
-		require.NoError(t, err)
-		const n = 2000
-		for i := range n {
-			e.Logger().Info("e", engine.Int("i", i))
-			if i%100 == 0 {
-				time.Sleep(time.Millisecond) // let flushers keep up; the test is about the sinks
-			}
+		for _, pol := range []ring.Policy{ring.DropOldest, ring.Block} {
+			t.Run(pol.String(), func(t *testing.T) {
+				fast := sinks.NewMemory(sinks.MemoryOptions{})
+				slow := sinks.NewMemory(sinks.MemoryOptions{})
+				slow.SetDelay(time.Hour) // honours ctx: Shutdown's deadline releases it
+				// The ring holds the whole burst, so the fast sink can lose
+				// events only if the slow one is not isolated (the flusher's
+				// one bounded wait on the slow lane is absorbed by the ring).
+				e, err := engine.New(engine.WithQueue(q), engine.WithBatchSize(16), engine.WithLaneDepth(2), engine.WithCapacity(4096),
+					engine.WithOverflow(pol), engine.WithBlockTimeout(100*time.Millisecond), engine.WithSinkLagTimeout(20*time.Millisecond),
+					engine.WithSink(fast, engine.SinkName("fast")), engine.WithSink(slow, engine.SinkName("slow")))
+				require.NoError(t, err)
+				const n = 2000
+				start := time.Now()
+				for i := range n {
+					e.Logger().Info("e", engine.Int("i", i))
+					if i%100 == 0 {
+						time.Sleep(time.Millisecond) // let flushers keep up; the test is about the sinks
+					}
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+				defer cancel()
+				require.NoError(t, fast.Wait(ctx, n), "fast sink got %d of %d in %v: %+v", fast.Len(), n, time.Since(start), e.Stats().Sinks[0])
+
+				sctx, scancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+				defer scancel()
+				start = time.Now()
+				rep, err := e.Shutdown(sctx)
+				require.ErrorIs(t, err, context.DeadlineExceeded)
+				require.Less(t, time.Since(start), 2*time.Second, "Shutdown returns by its deadline")
+				require.Equal(t, uint64(n), rep.Sinks[0].Written)
+				require.Zero(t, rep.Sinks[0].Dropped.Total())
+				require.False(t, rep.Sinks[0].Stuck)
+				require.Positive(t, rep.Sinks[1].Dropped.SinkLagging, "the slow sink's lanes overflowed: %+v", rep.Sinks[1].Dropped)
+				require.Zero(t, rep.Sinks[1].Dropped.QueueFullNewest, "a lagging sink is not a full queue")
+
+				// Once the slow sink's writer lets go, its accounting closes
+				// exactly, and a second Shutdown reports the settled figures.
+				require.Eventually(t, func() bool {
+					s := e.Stats().Sinks[1]
+					return s.Pending == 0
+				}, 5*time.Second, 5*time.Millisecond)
+				rep, err = e.Shutdown(context.Background())
+				require.ErrorIs(t, err, context.DeadlineExceeded, "the second call returns the first's error")
+				s := rep.Sinks[1]
+				require.Zero(t, s.Pending)
+				require.False(t, s.Stuck)
+				require.Equal(t, s.Accepted, s.Written+s.Failed+s.Dropped.Total(), "%+v", s)
+			})
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		require.NoError(t, fast.Wait(ctx, n), "fast sink got %d of %d: %+v", fast.Len(), n, e.Stats().Sinks[0])
-
-		sctx, scancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		defer scancel()
-		start := time.Now()
-		rep, err := e.Shutdown(sctx)
-		require.ErrorIs(t, err, context.DeadlineExceeded)
-		require.Less(t, time.Since(start), 2*time.Second, "Shutdown returns by its deadline")
-		require.Equal(t, uint64(n), rep.Sinks[0].Written)
-		require.Zero(t, rep.Sinks[0].Dropped.Total())
-		require.Positive(t, rep.Sinks[1].Dropped.QueueFullNewest, "the slow sink's lanes overflowed")
-
-		// Once the slow sink's writer lets go, its accounting closes exactly.
-		require.Eventually(t, func() bool {
-			s := e.Stats().Sinks[1]
-			return s.Pending == 0
-		}, 5*time.Second, 5*time.Millisecond)
-		s := e.Stats().Sinks[1]
-		require.Equal(t, s.Accepted, s.Written+s.Failed+s.Dropped.Total(), "%+v", s)
 	})
 }
 

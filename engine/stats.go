@@ -8,6 +8,8 @@ import (
 type Drops struct {
 	QueueFullOldest uint64 `json:"queue_full_oldest"`
 	QueueFullNewest uint64 `json:"queue_full_newest"`
+	BlockTimeout    uint64 `json:"block_timeout"`
+	SinkLagging     uint64 `json:"sink_lagging"`
 	Filtered        uint64 `json:"filtered"`
 	Shutdown        uint64 `json:"shutdown"`
 	Closed          uint64 `json:"closed"`
@@ -15,7 +17,7 @@ type Drops struct {
 
 // Total is the sum over all reasons.
 func (d Drops) Total() uint64 {
-	return d.QueueFullOldest + d.QueueFullNewest + d.Filtered + d.Shutdown + d.Closed
+	return d.QueueFullOldest + d.QueueFullNewest + d.BlockTimeout + d.SinkLagging + d.Filtered + d.Shutdown + d.Closed
 }
 
 func (d *Drops) add(r Reason, n uint64) {
@@ -24,6 +26,10 @@ func (d *Drops) add(r Reason, n uint64) {
 		d.QueueFullOldest += n
 	case QueueFullNewest:
 		d.QueueFullNewest += n
+	case BlockTimeout:
+		d.BlockTimeout += n
+	case SinkLagging:
+		d.SinkLagging += n
 	case Filtered:
 		d.Filtered += n
 	case Shutdown:
@@ -50,6 +56,12 @@ type SinkStats struct {
 	Writes   uint64 `json:"writes"` // Write calls
 	Errors   uint64 `json:"errors"` // failed or panicking sink calls
 	Bytes    uint64 `json:"bytes"`  // encoded bytes handed to Write
+	// Stuck is set when Shutdown's deadline passed while this sink's
+	// writer was inside a Write, Flush or Close that had not returned:
+	// its Pending events are in that call. They settle (written, failed or
+	// dropped{shutdown}) when the call returns; a later Stats or Shutdown
+	// shows the settled figures.
+	Stuck bool `json:"stuck,omitempty"`
 	// WriteLatency is the distribution of Write call durations (ns)
 	// since the engine started.
 	WriteLatency *hist.Snapshot `json:"write_latency_ns"`
@@ -96,6 +108,7 @@ func (e *Engine) Stats() Report {
 		if st.Accepted > done {
 			st.Pending = st.Accepted - done
 		}
+		st.Stuck = w.abandoned.Load() && !w.isSettled()
 		st.WriteLatency = w.latency.Cumulative()
 	}
 	r.Errors = e.errs.count.Load()

@@ -32,7 +32,15 @@ type sinkWriter struct {
 	// waitingForWatermark is set while events wait for a watermark to
 	// pass them, so idle flushers wake this writer when theirs moves.
 	waitingForWatermark atomic.Bool
-	abandoned           atomic.Bool
+	// abandoned is set by Shutdown when its deadline passes; inCall by the
+	// writer around every sink call. Each side stores its flag and then
+	// loads the other's (Dekker): either the writer sees abandoned before
+	// it calls the sink, or Shutdown sees it inside a call. So Shutdown
+	// can wait for every writer that is not stuck in a sink call to settle
+	// its accounting, and never waits on a hung sink.
+	abandoned atomic.Bool
+	inCall    atomic.Bool
+	settled   chan struct{} // closed once the writer has counted everything it held
 	// lagging is set by a flusher that waited in vain for room in one of
 	// our lanes; while set, flushers drop our batches without waiting. We
 	// clear it once every lane is empty again.
@@ -84,6 +92,7 @@ func newSinkWriter(e *Engine, index int, sc sinkConfig, enc, shards int) *sinkWr
 		wake:    make(chan struct{}, 1),
 		flushes: make(chan flushRequest),
 		exited:  make(chan struct{}),
+		settled: make(chan struct{}),
 		latency: hist.NewLatencyRecorder(),
 		held:    make([]int, shards),
 		bound:   make([]int64, shards),
@@ -261,8 +270,39 @@ func (w *sinkWriter) retire(c cursor) {
 	w.spent = append(w.spent, c.b)
 }
 
-// write hands the entries to the sink and counts the outcome.
+// enterCall marks the writer as inside a sink call, unless Shutdown has
+// abandoned it (then the call must not be made; see abandoned).
+func (w *sinkWriter) enterCall() bool {
+	w.inCall.Store(true)
+	if w.abandoned.Load() {
+		w.inCall.Store(false)
+		return false
+	}
+	return true
+}
+
+func (w *sinkWriter) leaveCall() { w.inCall.Store(false) }
+
+// isSettled reports whether the writer has counted everything it held
+// (it finished, or gave up after Shutdown abandoned it).
+func (w *sinkWriter) isSettled() bool {
+	select {
+	case <-w.settled:
+		return true
+	default:
+		return false
+	}
+}
+
+// write hands the entries to the sink and counts the outcome. Entries of
+// a writer abandoned before the call are dropped (shutdown).
 func (w *sinkWriter) write() {
+	if !w.enterCall() {
+		w.counters.dropped[Shutdown].Add(uint64(len(w.entries)))
+		clear(w.entries)
+		return
+	}
+	defer w.leaveCall()
 	var nbytes int
 	for _, en := range w.entries {
 		nbytes += len(en.Line)
@@ -329,12 +369,19 @@ func (w *sinkWriter) serveFlushes() {
 	var flushed bool
 	var ferr error
 	for _, r := range w.pending {
-		if f < r.upTo {
+		// Every event with Mono < f is written; the request covers events
+		// with Mono <= upTo (one logged in the same nanosecond as the
+		// Flush call is before it), so it needs f > upTo.
+		if f <= r.upTo {
 			keep = append(keep, r)
 			continue
 		}
 		if !flushed {
-			ferr = w.safeCall("flush", w.sink.Flush, r.ctx)
+			ferr = ErrClosed
+			if w.enterCall() {
+				ferr = w.safeCall("flush", w.sink.Flush, r.ctx)
+				w.leaveCall()
+			}
 			flushed = true
 		}
 		r.done <- ferr
@@ -342,8 +389,10 @@ func (w *sinkWriter) serveFlushes() {
 	w.pending = keep
 }
 
-// finish runs when every shard is finished and everything is written.
+// finish runs when every shard is finished and everything is written: the
+// accounting is settled before the sink's last calls.
 func (w *sinkWriter) finish() {
+	close(w.settled)
 	for _, r := range w.pending {
 		r.done <- ErrClosed
 	}
@@ -362,8 +411,9 @@ func (w *sinkWriter) abandon() {
 }
 
 func (w *sinkWriter) giveUp() {
-	// Flushers do no I/O and finish their final drain quickly; once they
-	// have, nothing more can enter our lanes.
+	// Flushers do no I/O and finish their final drain quickly (a push to
+	// an abandoned writer's lane fails at once); once they have, nothing
+	// more can enter our lanes.
 	w.e.flusherWG.Wait()
 	lost := 0
 	for _, c := range w.merge {
@@ -382,6 +432,9 @@ func (w *sinkWriter) giveUp() {
 		r.done <- ErrClosed
 	}
 	w.pending = nil
+	close(w.settled)
+	// Close with the canceled context, so the sink can release what it
+	// holds; Shutdown does not wait for this call.
 	w.closeErr = w.safeCall("close", w.sink.Close, w.ctx)
 }
 

@@ -142,3 +142,39 @@ func TestWriterNeverStallsAtItsLimit(t *testing.T) {
 	require.Len(t, got, len(want), "every event written: the writer did not stall")
 	require.IsIncreasing(t, got)
 }
+
+// With conservative watermarks (an epoch publishes the previous epoch's
+// t0 when that is later than its own t0 less the slack; see flusher), an
+// epoch's stragglers are released only by the watermark two epochs on, so
+// the batches waiting on their own shard span three epochs. Mutation
+// caught: a held limit of 2E+1 (enough only for two epochs) leaves the
+// writer stalled at its limit with the releasing batch still in the lane.
+func TestWriterNeverStallsWithConservativeWatermarks(t *testing.T) {
+	r := newWriterRig(t, 16, 8, 64)
+	const epoch = 16/8 + 1 // batches per epoch at most: ceil(capacity/batch) + 1
+	r.publish(1, 1<<40)    // shard 1 is idle and far ahead
+
+	// Epoch k reads t0 = 1000k and publishes W = t0 of epoch k-1; each of
+	// its batches holds an event before W and a straggler at t0+i.
+	var want []int64
+	prevT0 := int64(0)
+	for k := 1; k <= 6; k++ {
+		t0 := int64(1000 * k)
+		for i := 0; i < epoch; i++ {
+			wm := int64(noWatermark)
+			if i == epoch-1 {
+				wm = prevT0
+			}
+			r.push(t, 0, wm, prevT0-500+int64(i), t0+int64(i))
+			want = append(want, prevT0-500+int64(i), t0+int64(i))
+		}
+		r.publish(0, prevT0)
+		prevT0 = t0
+	}
+	r.drain()
+	r.publish(0, 1<<40)
+	r.drain()
+	got := r.written()
+	require.Len(t, got, len(want), "every event written: the writer did not stall")
+	require.IsIncreasing(t, got)
+}

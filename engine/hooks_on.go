@@ -1,0 +1,27 @@
+//go:build shardlog_hooks
+
+package engine
+
+// TestHooks are called where the engine's races live, so tests can hold a
+// party there. Set them only from tests built with the shardlog_hooks
+// tag, before the engine is built, and clear them after.
+var TestHooks struct {
+	// ShutdownAfterClose runs in Shutdown between closing the queue and
+	// announcing the closing state.
+	ShutdownAfterClose func()
+	// EpochStart runs on a flusher as it starts an epoch, with whether
+	// the epoch is its final one (the queue was closed).
+	EpochStart func(shard int, closing bool)
+}
+
+func hookShutdownAfterClose() {
+	if f := TestHooks.ShutdownAfterClose; f != nil {
+		f()
+	}
+}
+
+func hookEpochStart(shard int, closing bool) {
+	if f := TestHooks.EpochStart; f != nil {
+		f(shard, closing)
+	}
+}
