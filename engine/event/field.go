@@ -48,15 +48,23 @@ func (k Kind) String() string {
 // rendered to text when the Field is made. Mutating an argument after the
 // call therefore never changes what is logged.
 type Field struct {
-	Key  string
-	str  string         // KindString, KindError, KindBytes, KindAny (JSON text)
-	num  uint64         // numbers, bools, durations, Unix nanoseconds
-	ptr  unsafe.Pointer // KindTime: *time.Location; KindGroup: first element (num = length)
-	kind Kind
+	Key   string
+	str   string         // KindString, KindError, KindBytes, KindAny (JSON text)
+	num   uint64         // numbers, bools, durations, Unix nanoseconds
+	ptr   unsafe.Pointer // KindTime: *time.Location; KindGroup: first element (num = length)
+	kind  Kind
+	flags uint8 // flagPlaceholder; fits in what was padding, so Field stays 56 bytes
 }
 
 // Kind reports which accessor holds the value.
 func (f Field) Kind() Kind { return f.kind }
+
+// Placeholder reports whether the field holds a placeholder text instead of
+// its value, because the value could not be rendered: a cycle, too deep or
+// too big a value, a marshal error, or a panic in one of its methods (see
+// Any). Such a field is KindString, except that NamedErr keeps KindError
+// when Error panics. Placeholders counts them.
+func (f Field) Placeholder() bool { return f.flags&flagPlaceholder != 0 }
 
 // Str returns the value of a KindString, KindError or KindBytes field, and
 // the JSON text of a KindAny field.
@@ -163,7 +171,11 @@ func NamedErr(key string, err error) Field {
 	if err == nil {
 		return Field{Key: key}
 	}
-	return Field{Key: key, str: safeError(err), kind: KindError}
+	s, ok := safeError(err)
+	if !ok {
+		return placeholder(key, s, KindError)
+	}
+	return Field{Key: key, str: s, kind: KindError}
 }
 
 // Bytes makes a field holding a copy of value, so later writes to value do
@@ -186,10 +198,28 @@ func Group(key string, fields ...Field) Field {
 // Any makes a field from any value. Values of the basic kinds become typed
 // fields without rendering; errors are rendered with Error(); values with
 // their own text form (fmt.Stringer, encoding.TextMarshaler, json.Marshaler)
-// are rendered with it; everything else is rendered to JSON, or with
-// fmt's %+v when it cannot be marshaled. Rendering happens now, so the
-// caller may mutate the value as soon as Any returns. Panics during
-// rendering are recovered and logged as the field's value.
+// are rendered with it; everything else is rendered to JSON text
+// (KindAny). Rendering happens now, so the caller may mutate the value as
+// soon as Any returns.
+//
+// Rendering never crashes the caller. A value that cannot be rendered
+// becomes a KindString field holding a placeholder (KindError for an error
+// whose Error method panics), for which Field.Placeholder reports true and
+// Placeholders counts one:
+//
+//	!CYCLE(T)        the value contains itself; T is the type of the
+//	                 pointer, map or slice found again on its own path
+//	!DEPTH>32(T)     more than MaxRenderDepth levels; T is the type of the
+//	                 first value too deep
+//	!TOOBIG>10000(T) more than MaxRenderNodes JSON values; T is the type
+//	                 of the whole value
+//	!ERROR: msg      json.Marshal or MarshalText failed (a chan, func,
+//	                 complex or NaN inside, a marshaler's error)
+//	!PANIC: msg      a method run while rendering panicked
+//
+// The limits are checked by walking the value as encoding/json will
+// before marshaling it; values within them render exactly as json.Marshal
+// renders them.
 func Any(key string, value any) Field {
 	switch v := value.(type) {
 	case nil:
@@ -238,7 +268,7 @@ func Any(key string, value any) Field {
 	case json.Marshaler:
 		return renderAny(key, v)
 	case fmt.Stringer:
-		return Field{Key: key, str: safeString(v), kind: KindString}
+		return renderString(key, v)
 	case encoding.TextMarshaler:
 		return renderText(key, v)
 	default:
@@ -246,46 +276,35 @@ func Any(key string, value any) Field {
 	}
 }
 
-func renderAny(key string, v any) (f Field) {
-	defer func() {
-		if r := recover(); r != nil {
-			f = Field{Key: key, str: fmt.Sprintf("!PANIC: %v", r), kind: KindString}
-		}
-	}()
-	b, err := json.Marshal(v)
-	if err != nil {
-		return Field{Key: key, str: fmt.Sprintf("%+v", v), kind: KindString}
-	}
-	return Field{Key: key, str: string(b), kind: KindAny}
-}
-
 func renderText(key string, v encoding.TextMarshaler) (f Field) {
 	defer func() {
 		if r := recover(); r != nil {
-			f = Field{Key: key, str: fmt.Sprintf("!PANIC: %v", r), kind: KindString}
+			f = placeholder(key, "!PANIC: "+panicText(r), KindString)
 		}
 	}()
 	b, err := v.MarshalText()
 	if err != nil {
-		return Field{Key: key, str: "!ERROR: " + err.Error(), kind: KindString}
+		return placeholder(key, "!ERROR: "+err.Error(), KindString)
 	}
 	return Field{Key: key, str: string(b), kind: KindString}
 }
 
-func safeError(err error) (s string) {
+// safeError returns err.Error(), or a placeholder text and false when it
+// panics.
+func safeError(err error) (s string, ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			s = fmt.Sprintf("!PANIC: %v", r)
+			s, ok = "!PANIC: "+panicText(r), false
 		}
 	}()
-	return err.Error()
+	return err.Error(), true
 }
 
-func safeString(v fmt.Stringer) (s string) {
+func renderString(key string, v fmt.Stringer) (f Field) {
 	defer func() {
 		if r := recover(); r != nil {
-			s = fmt.Sprintf("!PANIC: %v", r)
+			f = placeholder(key, "!PANIC: "+panicText(r), KindString)
 		}
 	}()
-	return v.String()
+	return Field{Key: key, str: v.String(), kind: KindString}
 }
