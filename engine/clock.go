@@ -24,7 +24,14 @@ import (
 type wallClock struct {
 	cur     atomic.Pointer[wallAnchor]
 	checkAt atomic.Int64 // Mono of the next check
-	now     func() time.Time
+	// read returns a wall reading (monotonic reading stripped) and the
+	// Mono taken with it; tests replace it to step the wall clock.
+	read func(epoch time.Time) (wall time.Time, mono int64)
+}
+
+func readClocks(epoch time.Time) (time.Time, int64) {
+	now := time.Now()
+	return now.Round(0), int64(now.Sub(epoch))
 }
 
 type wallAnchor struct {
@@ -47,7 +54,7 @@ const (
 )
 
 func (c *wallClock) init(epoch time.Time) {
-	c.now = time.Now
+	c.read = readClocks
 	c.cur.Store(&wallAnchor{wall: epoch.Round(0), mono: 0})
 	c.checkAt.Store(int64(refreshEvery))
 }
@@ -61,8 +68,8 @@ func (c *wallClock) anchor(e *Engine) *wallAnchor {
 	if m < due || !c.checkAt.CompareAndSwap(due, m+int64(refreshEvery)) {
 		return a
 	}
-	now := c.now()
-	na := &wallAnchor{wall: now.Round(0), mono: int64(now.Sub(e.epoch))}
+	wall, mono := c.read(e.epoch)
+	na := &wallAnchor{wall: wall, mono: mono}
 	if d := na.offset() - a.offset(); d > int64(stepThreshold) || d < -int64(stepThreshold) {
 		c.cur.Store(na)
 		return na

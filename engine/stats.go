@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/shardlog/shardlog/engine/event"
 	"github.com/shardlog/shardlog/hist"
 )
 
@@ -72,6 +73,11 @@ type Report struct {
 	Sinks []SinkStats `json:"sinks"`
 	// Errors is the number of internal errors reported.
 	Errors uint64 `json:"errors"`
+	// Placeholders is the number of fields that held a placeholder
+	// instead of a value that could not be rendered (a cycle, too deep or
+	// too big a value, a marshal error, a panic; see event.Any), counted
+	// across the whole process (event.Placeholders).
+	Placeholders uint64 `json:"placeholders"`
 }
 
 // Stats returns the accounting of every sink. It may be called at any
@@ -112,5 +118,6 @@ func (e *Engine) Stats() Report {
 		st.WriteLatency = w.latency.Cumulative()
 	}
 	r.Errors = e.errs.count.Load()
+	r.Placeholders = event.Placeholders()
 	return r
 }
