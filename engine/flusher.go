@@ -57,6 +57,10 @@ type flusher struct {
 	wm    atomic.Int64  // the shard's watermark; math.MaxInt64 when done
 	timer *time.Timer
 
+	// carried[i] is the highest watermark of a batch dropped for writer i
+	// and not yet handed to it on a later lane entry (flusher-private).
+	carried []int64
+
 	// The current epoch and the batch being filled (flusher-private).
 	cur          *batch
 	inEpoch      bool
@@ -83,6 +87,10 @@ func newFlusher(e *Engine, shard int) *flusher {
 		kick:  make(chan struct{}, 1),
 	}
 	f.wm.Store(noWatermark)
+	f.carried = make([]int64, len(e.writers))
+	for i := range f.carried {
+		f.carried[i] = noWatermark
+	}
 	return f
 }
 
@@ -346,10 +354,15 @@ func (f *flusher) publish(b *batch) {
 		if maxClass < w.class {
 			continue
 		}
-		ok, reason := f.push(w, b)
+		// A watermark travels on the lane entry; one whose batch was
+		// dropped for w rides on the next entry w gets (see lane).
+		wm := max(b.wm, f.carried[w.index])
+		ok, reason := f.push(w, b, wm)
 		if ok {
+			f.carried[w.index] = noWatermark
 			continue
 		}
+		f.carried[w.index] = wm
 		lost := 0
 		for c := w.class; c <= maxClass; c++ {
 			lost += perClass[c]
@@ -370,9 +383,9 @@ func (f *flusher) publish(b *batch) {
 // polls: a writer that pops signals nobody, and a poll every few tens of
 // microseconds to a millisecond costs nothing next to a sink that is
 // behind. On failure, reason says why.
-func (f *flusher) push(w *sinkWriter, b *batch) (ok bool, reason Reason) {
+func (f *flusher) push(w *sinkWriter, b *batch, wm int64) (ok bool, reason Reason) {
 	depth := f.e.cfg.laneDepth
-	if w.lanes[f.shard].push(b, depth) {
+	if w.lanes[f.shard].push(b, wm, depth) {
 		signal(w.wake)
 		return true, 0
 	}
@@ -392,7 +405,7 @@ func (f *flusher) push(w *sinkWriter, b *batch) (ok bool, reason Reason) {
 		if w.abandoned.Load() {
 			return false, Shutdown
 		}
-		if w.lanes[f.shard].push(b, depth) {
+		if w.lanes[f.shard].push(b, wm, depth) {
 			signal(w.wake)
 			return true, 0
 		}

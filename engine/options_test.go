@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -78,4 +79,28 @@ func TestLevelNamesFromConfiguration(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, mem.Len())
 	require.Equal(t, 1, warn.Len())
+}
+
+// Every reason has a name and a field in Drops that Count reads and Total
+// sums: adding a reason without wiring it fails here.
+func TestEveryReasonIsNamedAndCounted(t *testing.T) {
+	var d engine.Drops
+	v := reflect.ValueOf(&d).Elem()
+	require.Equal(t, len(engine.Reasons()), v.NumField(), "one Drops field per reason")
+	for i := range v.NumField() {
+		v.Field(i).SetUint(1 << i)
+	}
+	seen := map[string]bool{}
+	var sum uint64
+	for _, r := range engine.Reasons() {
+		name := r.String()
+		require.NotEqual(t, "unknown", name)
+		require.False(t, seen[name], "duplicate name %s", name)
+		seen[name] = true
+		n := d.Count(r)
+		require.NotZero(t, n, "reason %s has no field", name)
+		require.Zero(t, sum&n, "reason %s reads another reason's field", name)
+		sum |= n
+	}
+	require.Equal(t, sum, d.Total())
 }

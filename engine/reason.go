@@ -37,6 +37,15 @@ const (
 
 var reasonNames = [numReasons]string{"queue-full-oldest", "queue-full-newest", "block-timeout", "sink-lagging", "filtered", "shutdown", "closed"}
 
+// Reasons returns every reason, in order.
+func Reasons() []Reason {
+	rs := make([]Reason, numReasons)
+	for i := range rs {
+		rs[i] = Reason(i)
+	}
+	return rs
+}
+
 // String names the reason as metrics and reports write it.
 func (r Reason) String() string {
 	if r < numReasons {

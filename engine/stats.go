@@ -21,6 +21,27 @@ func (d Drops) Total() uint64 {
 	return d.QueueFullOldest + d.QueueFullNewest + d.BlockTimeout + d.SinkLagging + d.Filtered + d.Shutdown + d.Closed
 }
 
+// Count returns the drops for reason r.
+func (d Drops) Count(r Reason) uint64 {
+	switch r {
+	case QueueFullOldest:
+		return d.QueueFullOldest
+	case QueueFullNewest:
+		return d.QueueFullNewest
+	case BlockTimeout:
+		return d.BlockTimeout
+	case SinkLagging:
+		return d.SinkLagging
+	case Filtered:
+		return d.Filtered
+	case Shutdown:
+		return d.Shutdown
+	case Closed:
+		return d.Closed
+	}
+	return 0
+}
+
 func (d *Drops) add(r Reason, n uint64) {
 	switch r {
 	case QueueFullOldest:

@@ -146,9 +146,10 @@ func (w *sinkWriter) sleep() {
 // shard has finished.
 //
 // The bound of a shard only grows. It is the watermark carried by the last
-// batch taken from its lane (a flusher puts an epoch's watermark on the
-// batch that completes it), or the shard's published watermark when the
-// lane was empty after that watermark was loaded: a flusher pushes a batch
+// lane entry taken (a flusher puts an epoch's watermark on the entry of
+// the batch that completes it, raised to any watermark whose batch was
+// dropped for this sink since; see lane), or the shard's published
+// watermark when the lane was empty after that watermark was loaded: a flusher pushes a batch
 // before it publishes the watermark that covers it, so an empty lane means
 // every batch below the loaded watermark has been taken. A writer at its
 // held limit may leave batches in the lane; it then keeps the last
@@ -161,12 +162,12 @@ func (w *sinkWriter) collect() (bound int64, done bool) {
 		wm := f.wm.Load()
 		w.wm[s] = wm
 		for w.held[s] < depth {
-			b := w.lanes[s].pop()
+			b, bwm := w.lanes[s].pop()
 			if b == nil {
 				break
 			}
 			w.held[s]++
-			w.bound[s] = max(w.bound[s], b.wm)
+			w.bound[s] = max(w.bound[s], bwm)
 			if c := w.skip(cursor{b: b, shard: s}); c.i < b.n {
 				w.merge.push(c)
 			} else {
@@ -422,7 +423,7 @@ func (w *sinkWriter) giveUp() {
 	}
 	w.merge = w.merge[:0]
 	for s := range w.lanes {
-		for b := w.lanes[s].pop(); b != nil; b = w.lanes[s].pop() {
+		for b, _ := w.lanes[s].pop(); b != nil; b, _ = w.lanes[s].pop() {
 			lost += w.countRemaining(w.skip(cursor{b: b, shard: s}))
 			b.release()
 		}

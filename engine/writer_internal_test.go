@@ -45,7 +45,7 @@ func (r *writerRig) push(t *testing.T, s int, wm int64, monos ...int64) {
 	b.wm = wm
 	b.sortByMono()
 	b.refs.Store(1)
-	require.True(t, r.w.lanes[s].push(b, r.e.cfg.laneDepth), "lane %d full", s)
+	require.True(t, r.w.lanes[s].push(b, wm, r.e.cfg.laneDepth), "lane %d full", s)
 }
 
 func (r *writerRig) publish(s int, wm int64) { r.e.flushers[s].wm.Store(wm) }
@@ -177,4 +177,38 @@ func TestWriterNeverStallsWithConservativeWatermarks(t *testing.T) {
 	got := r.written()
 	require.Len(t, got, len(want), "every event written: the writer did not stall")
 	require.IsIncreasing(t, got)
+}
+
+// A watermark whose batch was dropped for a sink (its lane was full) rides
+// on the next lane entry that sink gets, so a writer whose lane never
+// empties still learns it. Mutation caught: dropping the watermark with
+// the batch (the old code) left a writer at its held limit waiting for a
+// watermark it would never see: TestOverloadAccountingIsExact/block hung
+// in about one run in five under -race.
+func TestDroppedBatchHandsItsWatermarkOn(t *testing.T) {
+	r := newWriterRig(t, 16, 8, 1)
+	r.e.writers = []*sinkWriter{r.w}
+	f := newFlusher(r.e, 0)
+	r.w.lagging.Store(true) // skip without waiting
+	mk := func(wm int64, monos ...int64) *batch {
+		b := newBatch(0, 8, 0, make(chan *batch, 8))
+		for i, m := range monos {
+			b.events[i].Mono = m
+			b.class[i] = uint8(r.e.classes.of(b.events[i].Level))
+		}
+		b.n = len(monos)
+		b.wm = wm
+		b.sortByMono()
+		return b
+	}
+	f.publish(mk(noWatermark, 1, 2)) // fills the lane (depth 1)
+	f.publish(mk(100, 50, 60))       // dropped: its watermark must not be lost
+	require.Equal(t, uint64(2), r.w.counters.dropped[SinkLagging].Load())
+	b, wm := r.w.lanes[0].pop()
+	require.NotNil(t, b)
+	require.Equal(t, int64(noWatermark), wm)
+	f.publish(mk(noWatermark, 110, 120)) // mid-epoch: no watermark of its own
+	b, wm = r.w.lanes[0].pop()
+	require.NotNil(t, b)
+	require.Equal(t, int64(100), wm, "the dropped batch's watermark rides on the next entry")
 }

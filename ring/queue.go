@@ -186,11 +186,11 @@ type Config[T any] struct {
 	Capacity int
 	// ShardChoice picks the shard-selection strategy.
 	ShardChoice ShardChoice
-	// OnEvict, if set, is called by a producer that evicts an entry under
-	// DropOldest, with the entry still in its slot (owned by that producer
-	// for the duration of the call), before the slot is cleared. The
-	// engine uses it to account for evicted events per sink and to return
-	// their memory budget. It must be quick and must not enqueue.
+	// OnEvict, if set, is called by a producer that evicts an entry (under
+	// DropOldest, or Block shedding an unprotected entry), with the entry
+	// still in its slot (owned by that producer for the duration of the
+	// call), before the slot is released. The engine uses it to account
+	// for evicted events per sink. It must be quick and must not enqueue.
 	OnEvict func(shard int, v *T)
 	// BlockTimeout bounds how long a Block enqueue waits for space, on top
 	// of its context; 0 means the context alone decides. The timer is made

@@ -328,18 +328,9 @@ func unsentNote(n uint64) string {
 // dropReasons lists the non-zero drop counts by reason.
 func dropReasons(d engine.Drops) string {
 	var parts []string
-	for _, r := range []struct {
-		name string
-		n    uint64
-	}{
-		{engine.QueueFullOldest.String(), d.QueueFullOldest},
-		{engine.QueueFullNewest.String(), d.QueueFullNewest},
-		{engine.Filtered.String(), d.Filtered},
-		{engine.Shutdown.String(), d.Shutdown},
-		{engine.Closed.String(), d.Closed},
-	} {
-		if r.n > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", r.name, r.n))
+	for _, r := range engine.Reasons() {
+		if n := d.Count(r); n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", r, n))
 		}
 	}
 	return strings.Join(parts, ", ")
