@@ -17,6 +17,14 @@ import (
 // before any clock read. An enabled call copies its fields into a ring
 // slot (ten of them without allocating), never waits for I/O, and returns
 // once the event is queued, refused or dropped, each outcome counted.
+//
+// The bound on a call: under a drop policy (DropOldest, DropNewest) a call
+// never waits for anything, on the lock-free queue: no park, sleep, yield
+// or timer, and no wait for the flusher to release slots; it retries only
+// a CAS that another party won, so its duration is its own steps plus
+// that contention. (On the mutex twin it also waits for the shard's lock,
+// which the flusher holds while it copies a batch out.) Under Block a call
+// waits for room up to the block timeout (WithBlockTimeout).
 type Logger struct {
 	e      *Engine
 	scope  *event.Scope
