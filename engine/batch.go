@@ -3,7 +3,7 @@ package engine
 import (
 	"sync/atomic"
 
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 )
 
 // batch is what a flusher hands to sink writers: the events it drained in
@@ -15,7 +15,7 @@ import (
 // drops its reference, which returns it to its shard's free list.
 type batch struct {
 	shard  int
-	events []event.Event
+	events []core.Event
 	n      int
 	order  []uint16 // event indexes sorted by Mono
 	class  []uint8  // level class per event; filteredClass if filtered
@@ -49,7 +49,7 @@ const maxRetainedLineBuf = 4 << 20
 func newBatch(shard, size, encoders int, home chan *batch) *batch {
 	b := &batch{
 		shard:  shard,
-		events: make([]event.Event, size),
+		events: make([]core.Event, size),
 		order:  make([]uint16, 0, size),
 		class:  make([]uint8, size),
 		lines:  make([]encoded, encoders),

@@ -3,7 +3,7 @@ package engine
 import (
 	"slices"
 
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 )
 
 // levelClasses maps levels to the few classes that matter for routing: the
@@ -12,11 +12,11 @@ import (
 // its own. Counting per class instead of per sink keeps the caller's
 // accounting to one atomic add, however many sinks there are.
 type levelClasses struct {
-	min []event.Level // sorted, distinct
+	min []core.Level // sorted, distinct
 }
 
 func newLevelClasses(sinks []sinkConfig) levelClasses {
-	var m []event.Level
+	var m []core.Level
 	for _, s := range sinks {
 		m = append(m, s.minLevel)
 	}
@@ -25,7 +25,7 @@ func newLevelClasses(sinks []sinkConfig) levelClasses {
 }
 
 // of returns the class of l: how many sink minimums are <= l.
-func (c *levelClasses) of(l event.Level) int {
+func (c *levelClasses) of(l core.Level) int {
 	n := 0
 	for _, m := range c.min {
 		if l < m {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/engine"
 	"github.com/shardlog/shardlog/ring"
 	"github.com/shardlog/shardlog/sinks"
@@ -27,7 +28,7 @@ func newGateSink() *gateSink {
 	return &gateSink{mem: sinks.NewMemory(sinks.MemoryOptions{}), entered: make(chan struct{}), release: make(chan struct{})}
 }
 
-func (g *gateSink) Write(ctx context.Context, b []sinks.Entry) (int, error) {
+func (g *gateSink) Write(ctx context.Context, b []core.Entry) (int, error) {
 	g.once.Do(func() { close(g.entered) })
 	<-g.release
 	return g.mem.Write(context.Background(), b)

@@ -9,9 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/ring"
-	"github.com/shardlog/shardlog/sinks"
 )
 
 // Engine owns the queue, the flushers and the sink writers. Create it with
@@ -19,7 +18,7 @@ import (
 // safe for concurrent use.
 type Engine struct {
 	cfg     config
-	level   *event.LevelVar
+	level   *core.LevelVar
 	classes levelClasses
 	rules   []policyRule // sorted by min, highest first
 	epoch   time.Time
@@ -27,14 +26,14 @@ type Engine struct {
 
 	// Exactly one of lf and mq is set; the hot path calls the concrete
 	// type (an interface call would make the fill closure escape).
-	lf *ring.Ring[event.Event]
-	mq *ring.Mutex[event.Event]
-	q  ring.Queue[event.Event]
+	lf *ring.Ring[core.Event]
+	mq *ring.Mutex[core.Event]
+	q  ring.Queue[core.Event]
 
 	counters []*shardCounters
 	flushers []*flusher
 	writers  []*sinkWriter
-	encoders []sinks.Encoder // distinct encoders used by sinks
+	encoders []core.Encoder // distinct encoders used by sinks
 
 	errs errorReporter
 	root *Logger
@@ -68,7 +67,7 @@ func New(opts ...Option) (*Engine, error) {
 		return nil, err
 	}
 	if cfg.level == nil {
-		cfg.level = new(event.LevelVar) // LevelInfo
+		cfg.level = new(core.LevelVar) // LevelInfo
 	}
 	e := &Engine{
 		cfg:          cfg,
@@ -82,7 +81,7 @@ func New(opts ...Option) (*Engine, error) {
 	e.rules = slices.Clone(cfg.rules)
 	slices.SortStableFunc(e.rules, func(a, b policyRule) int { return int(b.min) - int(a.min) })
 
-	rcfg := ring.Config[event.Event]{
+	rcfg := ring.Config[core.Event]{
 		Shards:       cfg.shards,
 		Capacity:     cfg.capacity,
 		OnEvict:      e.onEvict,
@@ -108,7 +107,7 @@ func New(opts ...Option) (*Engine, error) {
 	encIndex := make([]int, len(cfg.sinks))
 	for i, sc := range cfg.sinks {
 		encIndex[i] = -1
-		if enc, ok := sc.sink.(sinks.Encoding); ok && enc.Encoder() != nil {
+		if enc, ok := sc.sink.(core.Encoding); ok && enc.Encoder() != nil {
 			encIndex[i] = e.encoderIndex(enc.Encoder())
 		}
 	}
@@ -134,7 +133,7 @@ func New(opts ...Option) (*Engine, error) {
 // adding it if new. Encoders are compared by value when comparable (two
 // format.JSON{} with the same settings share one encoding) and by identity
 // otherwise.
-func (e *Engine) encoderIndex(enc sinks.Encoder) (i int) {
+func (e *Engine) encoderIndex(enc core.Encoder) (i int) {
 	defer func() {
 		if recover() != nil { // uncomparable encoder value: keep it separate
 			e.encoders = append(e.encoders, enc)
@@ -155,7 +154,7 @@ func (e *Engine) Logger() *Logger { return e.root }
 
 // LevelVar returns the variable holding the engine's minimum level; set it
 // to change the level at run time.
-func (e *Engine) LevelVar() *event.LevelVar { return e.level }
+func (e *Engine) LevelVar() *core.LevelVar { return e.level }
 
 // Queue reports which queue the engine runs on.
 func (e *Engine) Queue() QueueKind { return e.cfg.queue }
@@ -173,7 +172,7 @@ func (e *Engine) Depth() int {
 }
 
 // policyFor returns the overflow policy of an event at level l.
-func (e *Engine) policyFor(l event.Level) ring.Policy {
+func (e *Engine) policyFor(l core.Level) ring.Policy {
 	for _, r := range e.rules {
 		if l >= r.min {
 			return r.policy
@@ -190,7 +189,7 @@ func (e *Engine) mono() int64 { return int64(time.Since(e.epoch)) }
 // onEvict runs on a producer that evicted ev under DropOldest: the event
 // was accepted earlier, so it is now dropped as queue-full-oldest for the
 // sinks of its class.
-func (e *Engine) onEvict(shard int, ev *event.Event) {
+func (e *Engine) onEvict(shard int, ev *core.Event) {
 	e.counters[shard].dropped[QueueFullOldest][e.classes.of(ev.Level)].Add(1)
 }
 

@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 )
 
 // flusher owns one shard: it is the shard's only consumer. It drains the
@@ -316,7 +316,7 @@ func (f *flusher) encode(b *batch, enc int) {
 
 // appendSafely encodes one event, turning an encoder panic into an error
 // report and an empty line (the writer counts the event as failed).
-func (f *flusher) appendSafely(buf []byte, enc int, ev *event.Event) (out []byte) {
+func (f *flusher) appendSafely(buf []byte, enc int, ev *core.Event) (out []byte) {
 	start := len(buf)
 	defer func() {
 		if r := recover(); r != nil {

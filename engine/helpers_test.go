@@ -7,9 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/ring"
-	"github.com/shardlog/shardlog/sinks"
 	"github.com/shardlog/shardlog/sinks/format"
 )
 
@@ -19,7 +18,7 @@ type countSink struct {
 	n atomic.Int64
 }
 
-func (s *countSink) Write(_ context.Context, b []sinks.Entry) (int, error) {
+func (s *countSink) Write(_ context.Context, b []core.Entry) (int, error) {
 	s.n.Add(int64(len(b)))
 	return len(b), nil
 }
@@ -30,7 +29,7 @@ func (s *countSink) Close(context.Context) error { return nil }
 // the pipeline's encoding cost is included.
 type encodingCountSink struct{ countSink }
 
-func (s *encodingCountSink) Encoder() sinks.Encoder { return format.JSON{} }
+func (s *encodingCountSink) Encoder() core.Encoder { return format.JSON{} }
 
 var policies = []ring.Policy{ring.DropOldest, ring.DropNewest, ring.Block}
 
@@ -67,7 +66,7 @@ func churnProcs(pause time.Duration) (stop func()) {
 // requireGoroutineOrder checks that in evs (one sink's output) the events
 // of each goroutine, named by the logger field "g" in the scope and
 // numbered by their first field, come in strictly increasing order.
-func requireGoroutineOrder(t *testing.T, name string, evs []event.Event) {
+func requireGoroutineOrder(t *testing.T, name string, evs []core.Event) {
 	t.Helper()
 	last := make(map[int64]int64)
 	for i, ev := range evs {

@@ -5,7 +5,7 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/ring"
 )
 
@@ -27,7 +27,7 @@ import (
 // waits for room up to the block timeout (WithBlockTimeout).
 type Logger struct {
 	e      *Engine
-	scope  *event.Scope
+	scope  *core.Scope
 	name   string
 	policy int8 // -1: the engine's policy for the level
 }
@@ -195,7 +195,7 @@ func (l *Logger) enqueue(ctx context.Context, lvl Level, msg string, fields []Fi
 		shard = e.mq.Pick()
 	}
 	counters := e.counters[shard]
-	fill := func(ev *event.Event) {
+	fill := func(ev *core.Event) {
 		// One clock read, after the claim: Mono orders the event, and the
 		// wall time is derived from it later (clock.go), unless the caller
 		// brought its own (slog records).

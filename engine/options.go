@@ -6,9 +6,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/ring"
-	"github.com/shardlog/shardlog/sinks"
 )
 
 // Option configures an Engine. Options are applied in order; an option
@@ -56,24 +55,24 @@ func ParseQueueKind(s string) (QueueKind, error) {
 // Enricher adds fields to an event in the pipeline (on a flusher, not on
 // the caller's goroutine), with e.AddField. It must be safe for concurrent
 // use and must not keep e.
-type Enricher func(e *event.Event)
+type Enricher func(e *core.Event)
 
 // Filter keeps an event when it returns true. It runs in the pipeline, after
 // the enrichers; a rejected event is counted as dropped{filtered} for the
 // sinks that would have received it. It must be safe for concurrent use.
-type Filter func(e *event.Event) bool
+type Filter func(e *core.Event) bool
 
 // ContextExtractor returns fields carried by ctx (a request or trace ID) to
 // add to events logged with that context. It runs on the caller's
 // goroutine: keep it cheap, and return a slice stored in the context rather
 // than building one, so the call does not allocate. The engine copies the
 // fields; the slice is not kept.
-type ContextExtractor func(ctx context.Context) []event.Field
+type ContextExtractor func(ctx context.Context) []core.Field
 
 type sinkConfig struct {
-	sink     sinks.Sink
+	sink     core.Sink
 	name     string
-	minLevel event.Level
+	minLevel core.Level
 	err      error // from a SinkOption
 }
 
@@ -86,13 +85,13 @@ func SinkName(name string) SinkOption { return func(s *sinkConfig) { s.name = na
 
 // SinkLevel is the sink's minimum level: it receives events at or above it.
 // Default: LevelTrace (everything the engine's level lets through).
-func SinkLevel(l event.Level) SinkOption { return func(s *sinkConfig) { s.minLevel = l } }
+func SinkLevel(l core.Level) SinkOption { return func(s *sinkConfig) { s.minLevel = l } }
 
 // SinkLevelName is SinkLevel with the level given by name; an unknown name
 // makes New fail.
 func SinkLevelName(name string) SinkOption {
 	return func(s *sinkConfig) {
-		l, err := event.ParseLevel(name)
+		l, err := core.ParseLevel(name)
 		if err != nil {
 			s.err = fmt.Errorf("engine: SinkLevelName: unknown level %q", name)
 			return
@@ -102,14 +101,14 @@ func SinkLevelName(name string) SinkOption {
 }
 
 type policyRule struct {
-	min    event.Level
+	min    core.Level
 	policy ring.Policy
 }
 
 type config struct {
 	sinks      []sinkConfig
 	errs       []error // errors found while applying options
-	level      *event.LevelVar
+	level      *core.LevelVar
 	queue      QueueKind
 	shards     int
 	capacity   int
@@ -157,13 +156,13 @@ func (c *config) errorf(format string, args ...any) {
 
 // WithSink adds a sink. Each sink gets its own writer goroutine and lanes,
 // so a slow or hung sink does not delay the others.
-func WithSink(s sinks.Sink, opts ...SinkOption) Option {
+func WithSink(s core.Sink, opts ...SinkOption) Option {
 	return optionFunc(func(c *config) {
 		if s == nil {
 			c.errorf("WithSink: sink %d is nil", len(c.sinks))
 			return
 		}
-		sc := sinkConfig{sink: s, name: fmt.Sprintf("sink%d", len(c.sinks)), minLevel: event.LevelTrace}
+		sc := sinkConfig{sink: s, name: fmt.Sprintf("sink%d", len(c.sinks)), minLevel: core.LevelTrace}
 		for _, o := range opts {
 			if o != nil {
 				o(&sc)
@@ -179,9 +178,9 @@ func WithSink(s sinks.Sink, opts ...SinkOption) Option {
 
 // WithLevel sets the engine's minimum level: calls below it return after
 // one atomic load and one branch. Default LevelInfo.
-func WithLevel(l event.Level) Option {
+func WithLevel(l core.Level) Option {
 	return optionFunc(func(c *config) {
-		v := new(event.LevelVar)
+		v := new(core.LevelVar)
 		v.Set(l)
 		c.level = v
 	})
@@ -192,7 +191,7 @@ func WithLevel(l event.Level) Option {
 // name makes New fail.
 func WithLevelName(name string) Option {
 	return optionFunc(func(c *config) {
-		l, err := event.ParseLevel(name)
+		l, err := core.ParseLevel(name)
 		if err != nil {
 			c.errorf("WithLevelName: unknown level %q", name)
 			return
@@ -203,7 +202,7 @@ func WithLevelName(name string) Option {
 
 // WithLevelVar makes the engine read its minimum level from v, which the
 // caller may change at run time.
-func WithLevelVar(v *event.LevelVar) Option {
+func WithLevelVar(v *core.LevelVar) Option {
 	return optionFunc(func(c *config) {
 		if v == nil {
 			c.errorf("WithLevelVar: nil LevelVar")
@@ -236,7 +235,7 @@ func WithOverflow(p ring.Policy) Option { return optionFunc(func(c *config) { c.
 // WithOverflow for them; for example Block for LevelError and above, so
 // errors wait for room while debug chatter is shed. Rules add up; the one
 // with the highest min that applies wins.
-func WithOverflowAt(min event.Level, p ring.Policy) Option {
+func WithOverflowAt(min core.Level, p ring.Policy) Option {
 	return optionFunc(func(c *config) { c.rules = append(c.rules, policyRule{min, p}) })
 }
 

@@ -13,8 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/engine"
-	"github.com/shardlog/shardlog/engine/event"
 	"github.com/shardlog/shardlog/ring"
 	"github.com/shardlog/shardlog/sinks"
 )
@@ -69,7 +69,7 @@ func TestSinkLevelsRouteAndAccountPerSink(t *testing.T) {
 
 func TestLevelVarChangesAtRunTime(t *testing.T) {
 	mem := sinks.NewMemory(sinks.MemoryOptions{})
-	var lv event.LevelVar
+	var lv core.LevelVar
 	e := newEngine(t, engine.WithSink(mem), engine.WithLevelVar(&lv))
 	log := e.Logger()
 	log.Debug("hidden")
@@ -99,13 +99,13 @@ func TestEnrichersFiltersAndContextExtractors(t *testing.T) {
 	mem := sinks.NewMemory(sinks.MemoryOptions{})
 	type key struct{}
 	e := newEngine(t, engine.WithSink(mem),
-		engine.WithEnricher(func(ev *event.Event) { ev.AddField(event.String("host", "h1")) }),
-		engine.WithFilter(func(ev *event.Event) bool { return !strings.HasPrefix(ev.Message, "noise") }),
-		engine.WithContextExtractor(func(ctx context.Context) []event.Field {
-			fs, _ := ctx.Value(key{}).([]event.Field)
+		engine.WithEnricher(func(ev *core.Event) { ev.AddField(core.String("host", "h1")) }),
+		engine.WithFilter(func(ev *core.Event) bool { return !strings.HasPrefix(ev.Message, "noise") }),
+		engine.WithContextExtractor(func(ctx context.Context) []core.Field {
+			fs, _ := ctx.Value(key{}).([]core.Field)
 			return fs
 		}))
-	ctx := context.WithValue(context.Background(), key{}, []event.Field{event.String("trace_id", "t-1")})
+	ctx := context.WithValue(context.Background(), key{}, []core.Field{core.String("trace_id", "t-1")})
 	log := e.Logger()
 	log.Log(ctx, engine.LevelInfo, "kept")
 	log.Info("noise: dropped")
@@ -142,9 +142,9 @@ func TestSinkErrorsAndPanicsAreCountedNotPropagated(t *testing.T) {
 
 type panicSink struct{}
 
-func (panicSink) Write(context.Context, []sinks.Entry) (int, error) { panic("sink exploded") }
-func (panicSink) Flush(context.Context) error                       { return nil }
-func (panicSink) Close(context.Context) error                       { return nil }
+func (panicSink) Write(context.Context, []core.Entry) (int, error) { panic("sink exploded") }
+func (panicSink) Flush(context.Context) error                      { return nil }
+func (panicSink) Close(context.Context) error                      { return nil }
 
 // A sink that hangs must not delay the others, under every policy: its
 // lanes overflow, the flusher waits for it once (the lag timeout, or the

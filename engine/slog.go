@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/ring"
 )
 
@@ -42,7 +42,7 @@ type HandlerOptions struct {
 	//   - time: a result with an empty key removes the time (the event's
 	//     Time is zero and encoders leave it out); a time.Time value
 	//     replaces it; any other value keeps the record's time.
-	//   - level: an slog.Level or event.Level value replaces the level
+	//   - level: an slog.Level or core.Level value replaces the level
 	//     (which also picks the sinks and the overflow policy); any other
 	//     value, removal included, keeps the record's level.
 	//   - source: a result with an empty key removes the call site; any
@@ -66,7 +66,7 @@ type HandlerOptions struct {
 // is left out by the encoders, as slog requires), its attributes become
 // fields and its group attributes group fields. Values are captured when
 // Handle runs: LogValuers are resolved and slog.KindAny values are
-// rendered by event.Any, so a caller may change them as soon as the log
+// rendered by core.Any, so a caller may change them as soon as the log
 // call returns. Attributes with an empty key are dropped, unless they are
 // groups, whose members are then added to the enclosing level; groups
 // with no members are dropped. (slog's own handlers drop only the zero
@@ -80,7 +80,7 @@ type HandlerOptions struct {
 // names its events "db" and adds f to each.
 //
 // Handle runs on the caller's goroutine and costs what a Logger call
-// costs: it allocates nothing for records of up to event.InlineFields
+// costs: it allocates nothing for records of up to core.InlineFields
 // attributes of the basic kinds when ReplaceAttr is nil. ctx feeds the
 // engine's context extractors and bounds a Block wait; it may be nil.
 //
@@ -135,7 +135,7 @@ func (h *Handler) Enabled(_ context.Context, lvl slog.Level) bool {
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	// The fields live on the stack: ten fit without allocating, as in an
 	// Event, and the engine copies them into the ring slot.
-	var buf [event.InlineFields]Field
+	var buf [core.InlineFields]Field
 	fields := buf[:0]
 	if r.NumAttrs() > 0 {
 		r.Attrs(func(a slog.Attr) bool {
@@ -224,7 +224,7 @@ func (h *Handler) appendAttr(dst []Field, a slog.Attr, groups []string) []Field 
 	if len(dst) == mark {
 		return dst
 	}
-	g := event.Group(a.Key, dst[mark:]...)
+	g := core.Group(a.Key, dst[mark:]...)
 	return append(dst[:mark], g)
 }
 
@@ -233,21 +233,21 @@ func (h *Handler) appendAttr(dst []Field, a slog.Attr, groups []string) []Field 
 func valueField(key string, k slog.Kind, v slog.Value) Field {
 	switch k {
 	case slog.KindString:
-		return event.String(key, v.String())
+		return core.String(key, v.String())
 	case slog.KindInt64:
-		return event.Int64(key, v.Int64())
+		return core.Int64(key, v.Int64())
 	case slog.KindUint64:
-		return event.Uint64(key, v.Uint64())
+		return core.Uint64(key, v.Uint64())
 	case slog.KindFloat64:
-		return event.Float64(key, v.Float64())
+		return core.Float64(key, v.Float64())
 	case slog.KindBool:
-		return event.Bool(key, v.Bool())
+		return core.Bool(key, v.Bool())
 	case slog.KindDuration:
-		return event.Duration(key, v.Duration())
+		return core.Duration(key, v.Duration())
 	case slog.KindTime:
-		return event.Time(key, v.Time())
+		return core.Time(key, v.Time())
 	}
-	return event.Any(key, v.Any())
+	return core.Any(key, v.Any())
 }
 
 // replaceBuiltins passes the record's built-in entries to ReplaceAttr and

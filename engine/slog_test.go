@@ -14,8 +14,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/engine"
-	"github.com/shardlog/shardlog/engine/event"
 	"github.com/shardlog/shardlog/sinks"
 	"github.com/shardlog/shardlog/sinks/format"
 )
@@ -224,11 +224,11 @@ func TestSlogHandlerEnabledFollowsLevel(t *testing.T) {
 
 func TestSlogHandlerAddsContextExtractorFields(t *testing.T) {
 	type traceKey struct{}
-	e, mem := newSlogEngine(t, engine.WithContextExtractor(func(ctx context.Context) []event.Field {
-		fs, _ := ctx.Value(traceKey{}).([]event.Field)
+	e, mem := newSlogEngine(t, engine.WithContextExtractor(func(ctx context.Context) []core.Field {
+		fs, _ := ctx.Value(traceKey{}).([]core.Field)
 		return fs
 	}))
-	ctx := context.WithValue(context.Background(), traceKey{}, []event.Field{event.String("trace_id", "t-1")})
+	ctx := context.WithValue(context.Background(), traceKey{}, []core.Field{core.String("trace_id", "t-1")})
 	slog.New(engine.NewHandler(e.Logger(), nil)).InfoContext(ctx, "m", "k", "v")
 	m := slogLine(t, e, mem)
 	require.Equal(t, "t-1", m["trace_id"])

@@ -1,7 +1,7 @@
 package engine
 
 import (
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/hist"
 )
 
@@ -96,8 +96,8 @@ type Report struct {
 	Errors uint64 `json:"errors"`
 	// Placeholders is the number of fields that held a placeholder
 	// instead of a value that could not be rendered (a cycle, too deep or
-	// too big a value, a marshal error, a panic; see event.Any), counted
-	// across the whole process (event.Placeholders).
+	// too big a value, a marshal error, a panic; see core.Any), counted
+	// across the whole process (core.Placeholders).
 	Placeholders uint64 `json:"placeholders"`
 }
 
@@ -139,6 +139,6 @@ func (e *Engine) Stats() Report {
 		st.WriteLatency = w.latency.Cumulative()
 	}
 	r.Errors = e.errs.count.Load()
-	r.Placeholders = event.Placeholders()
+	r.Placeholders = core.Placeholders()
 	return r
 }

@@ -7,8 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/hist"
-	"github.com/shardlog/shardlog/sinks"
 )
 
 // sinkWriter owns one sink: it alone calls the sink's methods, so a sink
@@ -20,7 +20,7 @@ type sinkWriter struct {
 	e     *Engine
 	index int
 	name  string
-	sink  sinks.Sink
+	sink  core.Sink
 	class int // lowest level class this sink accepts
 	enc   int // encoder index in e.encoders, -1 when the sink has none
 
@@ -58,7 +58,7 @@ type sinkWriter struct {
 	held     []int      // per shard, batches popped from its lane and not yet released
 	bound    []int64    // per shard, the watermark covering every batch taken (see collect)
 	spent    []*batch   // exhausted batches, released after the Write that used them
-	entries  []sinks.Entry
+	entries  []core.Entry
 	pending  []flushRequest
 	wm       []int64
 	timer    *time.Timer
@@ -226,7 +226,7 @@ func (w *sinkWriter) round() (progress, done bool) {
 			break
 		}
 		idx := int(c.b.order[c.i])
-		ent := sinks.Entry{Event: &c.b.events[idx]}
+		ent := core.Entry{Event: &c.b.events[idx]}
 		if w.enc >= 0 {
 			ent.Line = c.b.line(w.enc, idx)
 		}

@@ -5,7 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/ring"
 	"github.com/shardlog/shardlog/sinks"
 )
@@ -20,10 +20,10 @@ type writerRig struct {
 
 func newWriterRig(t *testing.T, capacity, batchSize, laneDepth int) *writerRig {
 	t.Helper()
-	q, err := ring.New(ring.Config[event.Event]{Shards: 2, Capacity: capacity})
+	q, err := ring.New(ring.Config[core.Event]{Shards: 2, Capacity: capacity})
 	require.NoError(t, err)
 	mem := sinks.NewMemory(sinks.MemoryOptions{})
-	sc := sinkConfig{sink: mem, name: "mem", minLevel: event.LevelTrace}
+	sc := sinkConfig{sink: mem, name: "mem", minLevel: core.LevelTrace}
 	e := &Engine{cfg: defaultConfig(), q: q, lf: q, classes: newLevelClasses([]sinkConfig{sc})}
 	e.cfg.batchSize, e.cfg.laneDepth = batchSize, laneDepth
 	e.flushers = []*flusher{newFlusher(e, 0), newFlusher(e, 1)}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/sinks/format"
 )
 
@@ -38,7 +39,7 @@ type ConsoleOptions struct {
 	Stream Stream
 	// Encoder encodes the events; nil means format.Text{}. Pass
 	// format.JSON{} for JSON lines.
-	Encoder Encoder
+	Encoder core.Encoder
 	// Out, when not nil, replaces Stream as the destination: to capture
 	// console output in a test, or to send it to a terminal other than
 	// the process's own. The sink never closes or syncs Out; it calls

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/sinks"
 	"github.com/shardlog/shardlog/sinks/format"
 	"github.com/shardlog/shardlog/sinks/sinktest"
@@ -22,14 +23,14 @@ func TestNewConsoleValidates(t *testing.T) {
 func TestConsoleConformance(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		enc    sinks.Encoder
+		enc    core.Encoder
 		format sinktest.Format
 	}{
 		{"Text", nil, sinktest.RawLines},
 		{"JSON", format.JSON{}, sinktest.JSONLines},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sinktest.Run(t, func(t *testing.T) (sinks.Sink, func() []string) {
+			sinktest.Run(t, func(t *testing.T) (core.Sink, func() []string) {
 				f, err := os.Create(filepath.Join(t.TempDir(), "console"))
 				require.NoError(t, err)
 				t.Cleanup(func() { f.Close() })
@@ -44,7 +45,7 @@ func TestConsoleConformance(t *testing.T) {
 func TestConsoleDefaultsToText(t *testing.T) {
 	w, err := sinks.NewConsole(sinks.ConsoleOptions{})
 	require.NoError(t, err)
-	require.Equal(t, sinks.Encoder(format.Text{}), w.Encoder())
+	require.Equal(t, core.Encoder(format.Text{}), w.Encoder())
 }
 
 // TestConsoleStreams swaps the process's standard streams for a pipe, so

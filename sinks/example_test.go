@@ -9,19 +9,19 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/sinks"
 	"github.com/shardlog/shardlog/sinks/format"
 )
 
 // signIn returns an event as a log call would capture it.
-func signIn(user string, attempt int) *event.Event {
-	e := &event.Event{
+func signIn(user string, attempt int) *core.Event {
+	e := &core.Event{
 		Time:    time.Date(2025, 6, 1, 12, 0, attempt, 0, time.UTC),
-		Level:   event.LevelInfo,
+		Level:   core.LevelInfo,
 		Message: "user signed in",
 	}
-	e.SetFields([]event.Field{event.String("user", user), event.Int("attempt", attempt)})
+	e.SetFields([]core.Field{core.String("user", user), core.Int("attempt", attempt)})
 	return e
 }
 
@@ -46,7 +46,7 @@ func ExampleNewFile() {
 
 	// The engine calls Write with batches; here, a batch of two.
 	ctx := context.Background()
-	batch := []sinks.Entry{{Event: signIn("alice", 1)}, {Event: signIn("bob", 2)}}
+	batch := []core.Entry{{Event: signIn("alice", 1)}, {Event: signIn("bob", 2)}}
 	if _, err := f.Write(ctx, batch); err != nil {
 		log.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func ExampleNewMemory() {
 
 	// The engine writes from its own goroutine; a test waits for it.
 	go func() {
-		batch := []sinks.Entry{{Event: signIn("alice", 1)}, {Event: signIn("bob", 2)}}
+		batch := []core.Entry{{Event: signIn("alice", 1)}, {Event: signIn("bob", 2)}}
 		_, _ = m.Write(context.Background(), batch)
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -96,7 +96,7 @@ func ExampleMemory_FailAfter() {
 	m := sinks.NewMemory(sinks.MemoryOptions{})
 	m.FailAfter(1, errors.New("disk full"))
 
-	n, err := m.Write(context.Background(), []sinks.Entry{{Event: signIn("alice", 1)}, {Event: signIn("bob", 2)}})
+	n, err := m.Write(context.Background(), []core.Entry{{Event: signIn("alice", 1)}, {Event: signIn("bob", 2)}})
 	fmt.Println(n, err, m.Len())
 	// Output:
 	// 1 disk full 1
@@ -108,7 +108,7 @@ func ExampleNewConsole() {
 		log.Fatal(err)
 	}
 	ctx := context.Background()
-	if _, err := c.Write(ctx, []sinks.Entry{{Event: signIn("alice", 1)}}); err != nil {
+	if _, err := c.Write(ctx, []core.Entry{{Event: signIn("alice", 1)}}); err != nil {
 		log.Fatal(err)
 	}
 	if err := c.Close(ctx); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/natefinch/lumberjack.v2"
 
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/sinks/format"
 )
 
@@ -34,7 +35,7 @@ type FileOptions struct {
 	// mode of the file it replaces, so all of them share the first one's.
 	Mode fs.FileMode
 	// Encoder encodes the events; nil means format.JSON{}.
-	Encoder Encoder
+	Encoder core.Encoder
 
 	// MaxSizeMB rotates the file before a write would take it past this
 	// many mebibytes; zero means no size limit. A single record larger
@@ -59,7 +60,7 @@ type FileOptions struct {
 	SyncOnFlush bool
 }
 
-// File is a Sink that appends encoded events to a file, optionally
+// File is a core.Sink that appends encoded events to a file, optionally
 // rotating it.
 //
 // Without rotation options (MaxSizeMB, MaxAgeDays, MaxBackups and Compress
@@ -86,8 +87,8 @@ type File struct {
 }
 
 var (
-	_ Sink     = (*File)(nil)
-	_ Encoding = (*File)(nil)
+	_ core.Sink     = (*File)(nil)
+	_ core.Encoding = (*File)(nil)
 )
 
 // NewFile opens or creates the file at opts.Path for appending and returns
@@ -185,10 +186,10 @@ func (p pathSyncer) Sync() error {
 }
 
 // Encoder returns the File's encoder.
-func (f *File) Encoder() Encoder { return f.w.Encoder() }
+func (f *File) Encoder() core.Encoder { return f.w.Encoder() }
 
-// Write appends the batch to the file; see Sink and Writer.
-func (f *File) Write(ctx context.Context, batch []Entry) (int, error) {
+// Write appends the batch to the file; see core.Sink and Writer.
+func (f *File) Write(ctx context.Context, batch []core.Entry) (int, error) {
 	return f.w.Write(ctx, batch)
 }
 

@@ -17,7 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/sinks"
 	"github.com/shardlog/shardlog/sinks/format"
 	"github.com/shardlog/shardlog/sinks/sinktest"
@@ -58,7 +58,7 @@ func TestNewFileReportsOpenError(t *testing.T) {
 
 func TestFileConformance(t *testing.T) {
 	t.Run("Plain", func(t *testing.T) {
-		sinktest.Run(t, func(t *testing.T) (sinks.Sink, func() []string) {
+		sinktest.Run(t, func(t *testing.T) (core.Sink, func() []string) {
 			path := filepath.Join(t.TempDir(), "app.log")
 			f, err := sinks.NewFile(sinks.FileOptions{Path: path})
 			require.NoError(t, err)
@@ -66,7 +66,7 @@ func TestFileConformance(t *testing.T) {
 		}, sinktest.WithFormat(sinktest.JSONLines))
 	})
 	t.Run("Rotating", func(t *testing.T) {
-		sinktest.Run(t, func(t *testing.T) (sinks.Sink, func() []string) {
+		sinktest.Run(t, func(t *testing.T) (core.Sink, func() []string) {
 			dir := t.TempDir()
 			f, err := sinks.NewFile(sinks.FileOptions{
 				Path:        filepath.Join(dir, "app.log"),
@@ -79,7 +79,7 @@ func TestFileConformance(t *testing.T) {
 		}, sinktest.WithFormat(sinktest.JSONLines))
 	})
 	t.Run("PlainText", func(t *testing.T) {
-		sinktest.Run(t, func(t *testing.T) (sinks.Sink, func() []string) {
+		sinktest.Run(t, func(t *testing.T) (core.Sink, func() []string) {
 			path := filepath.Join(t.TempDir(), "app.log")
 			f, err := sinks.NewFile(sinks.FileOptions{Path: path, Encoder: format.Text{}, SyncOnFlush: true})
 			require.NoError(t, err)
@@ -214,7 +214,7 @@ func TestNewFileKeepsExistingFile(t *testing.T) {
 }
 
 // bigEvents returns n events whose JSON records are about 64 KiB each.
-func bigEvents(n int) []event.Event {
+func bigEvents(n int) []core.Event {
 	evs := sinktest.Events(n)
 	pad := strings.Repeat("x", 64<<10-400)
 	for i := range evs {
@@ -226,7 +226,7 @@ func bigEvents(n int) []event.Event {
 // writeBatches writes evs in batches of size, pausing between them: the
 // backups' names have millisecond resolution, and two rotations within one
 // millisecond would give the second backup the first one's name.
-func writeBatches(t *testing.T, f *sinks.File, evs []event.Event, size int) {
+func writeBatches(t *testing.T, f *sinks.File, evs []core.Event, size int) {
 	t.Helper()
 	for i := 0; i < len(evs); i += size {
 		b := evs[i:min(i+size, len(evs))]
@@ -369,7 +369,7 @@ func TestFileDefaultsToJSON(t *testing.T) {
 	f, err := sinks.NewFile(sinks.FileOptions{Path: filepath.Join(t.TempDir(), "app.log")})
 	require.NoError(t, err)
 	defer f.Close(bg)
-	require.Equal(t, sinks.Encoder(format.JSON{}), f.Encoder())
+	require.Equal(t, core.Encoder(format.JSON{}), f.Encoder())
 }
 
 func TestFileCloseWithDoneContextReleasesFile(t *testing.T) {

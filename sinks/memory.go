@@ -8,22 +8,22 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/sinks/format"
 )
 
 // MemoryOptions configures NewMemory.
 type MemoryOptions struct {
 	// Encoder encodes the events for Lines; nil means format.JSON{}.
-	Encoder Encoder
+	Encoder core.Encoder
 }
 
-// Memory is a Sink that keeps what it is given, for tests and examples: a
+// Memory is a core.Sink that keeps what it is given, for tests and examples: a
 // deep copy of every event, and every record as a line of text.
 //
-// Memory implements Encoding, so under the engine its lines are the
-// engine's encoding of the events; an Entry without a Line is encoded with
-// the Memory's Encoder.
+// Memory implements core.Encoding, so under the engine its lines are the
+// engine's encoding of the events; a core.Entry without a Line is encoded with
+// the Memory's core.Encoder.
 //
 // Its readers (Events, Lines, Len, Wait) are safe to call from any
 // goroutine while the engine writes. So are the failure injectors
@@ -35,10 +35,10 @@ type MemoryOptions struct {
 // done. Lifecycle: after Close, Write and Flush and a second Close return
 // ErrClosed; what was stored stays readable.
 type Memory struct {
-	enc Encoder
+	enc core.Encoder
 
 	mu      sync.Mutex
-	events  []event.Event
+	events  []core.Event
 	lines   []string
 	scratch []byte // encodes the entries that come without a Line
 	closed  bool
@@ -53,8 +53,8 @@ type Memory struct {
 }
 
 var (
-	_ Sink     = (*Memory)(nil)
-	_ Encoding = (*Memory)(nil)
+	_ core.Sink     = (*Memory)(nil)
+	_ core.Encoding = (*Memory)(nil)
 )
 
 // NewMemory returns an empty Memory. It has no options that can be
@@ -68,12 +68,12 @@ func NewMemory(opts MemoryOptions) *Memory {
 }
 
 // Encoder returns the Memory's encoder.
-func (m *Memory) Encoder() Encoder { return m.enc }
+func (m *Memory) Encoder() core.Encoder { return m.enc }
 
 // Write stores a copy of each event of the batch and its line. It waits
 // first for the delay set by SetDelay, and stores only as many events as
 // FailAfter allows.
-func (m *Memory) Write(ctx context.Context, batch []Entry) (int, error) {
+func (m *Memory) Write(ctx context.Context, batch []core.Entry) (int, error) {
 	m.mu.Lock()
 	closed, delay := m.closed, m.delay
 	m.mu.Unlock()
@@ -164,7 +164,7 @@ func (m *Memory) Close(context.Context) error {
 
 // Events returns copies of the stored events, in the order written.
 // Their fields are shared with the Memory and must not be modified.
-func (m *Memory) Events() []event.Event {
+func (m *Memory) Events() []core.Event {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return slices.Clone(m.events)

@@ -10,22 +10,22 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/sinks"
 	"github.com/shardlog/shardlog/sinks/format"
 	"github.com/shardlog/shardlog/sinks/sinktest"
 )
 
 func TestMemoryConformance(t *testing.T) {
-	sinktest.Run(t, func(t *testing.T) (sinks.Sink, func() []string) {
+	sinktest.Run(t, func(t *testing.T) (core.Sink, func() []string) {
 		m := sinks.NewMemory(sinks.MemoryOptions{})
 		return m, m.Lines
 	}, sinktest.WithFormat(sinktest.JSONLines))
 }
 
 func TestMemoryEncoder(t *testing.T) {
-	require.Equal(t, sinks.Encoder(format.JSON{}), sinks.NewMemory(sinks.MemoryOptions{}).Encoder())
-	require.Equal(t, sinks.Encoder(format.Text{}), sinks.NewMemory(sinks.MemoryOptions{Encoder: format.Text{}}).Encoder())
+	require.Equal(t, core.Encoder(format.JSON{}), sinks.NewMemory(sinks.MemoryOptions{}).Encoder())
+	require.Equal(t, core.Encoder(format.Text{}), sinks.NewMemory(sinks.MemoryOptions{Encoder: format.Text{}}).Encoder())
 }
 
 // TestMemoryKeepsDeepCopies overwrites the written events, inline and
@@ -40,18 +40,18 @@ func TestMemoryKeepsDeepCopies(t *testing.T) {
 	for i := range evs {
 		fields := evs[i].Fields()
 		for k := range fields {
-			fields[k] = event.String("MUTATED", "MUTATED")
+			fields[k] = core.String("MUTATED", "MUTATED")
 		}
 		evs[i].Message = "MUTATED"
 	}
-	evs[4].AddField(event.Int("one more", 1))
+	evs[4].AddField(core.Int("one more", 1))
 	require.Equal(t, want, m.Events())
 }
 
 func TestMemoryLines(t *testing.T) {
 	m := sinks.NewMemory(sinks.MemoryOptions{Encoder: format.Text{}})
 	evs := sinktest.Events(2)
-	_, err := m.Write(bg, []sinks.Entry{
+	_, err := m.Write(bg, []core.Entry{
 		{Event: &evs[0], Line: []byte("from the engine\n")},
 		{Event: &evs[1]}, // encoded by the Memory
 	})

@@ -1,85 +1,11 @@
-// Package sinks defines where events go: the Sink contract, the Encoder
-// contract, and the core sinks (io.Writer, console, file, memory). The
-// encoders themselves live in sinks/format; the conformance suite every
-// sink must pass lives in sinks/sinktest.
+// Package sinks holds the core sinks: io.Writer, console, file (with
+// rotation) and memory. The contracts they implement (core.Sink,
+// core.Encoder, core.Encoding) live in package core; the encoders in
+// sinks/format; the conformance suite every sink must pass in
+// sinks/sinktest.
 package sinks
 
-import (
-	"context"
-	"errors"
-
-	"github.com/shardlog/shardlog/engine/event"
-)
+import "errors"
 
 // ErrClosed is returned by a sink's methods after Close.
 var ErrClosed = errors.New("sinks: sink is closed")
-
-// Entry is one event handed to a sink.
-type Entry struct {
-	// Event is the event. It is valid only until the Write call that
-	// received it returns; a sink that keeps events must copy them.
-	Event *event.Event
-	// Line is the event encoded by the sink's Encoder, one record ending in
-	// '\n', when the sink implements Encoding; nil otherwise. The engine
-	// encodes each event once per distinct Encoder and shares the bytes
-	// among sinks, so Line is read-only and valid only during Write.
-	Line []byte
-}
-
-// Sink writes batches of events to a destination.
-//
-// Concurrency: the engine calls the methods of one sink from one goroutine
-// at a time (the sink's writer), so a sink needs no locking of its own
-// unless it is shared with other code. Different sinks are called
-// concurrently.
-//
-// Ownership: the batch slice, its Events and its Lines belong to the engine
-// and are reused once Write returns; a sink copies whatever it keeps.
-//
-// Context: ctx carries the deadline of the operation (a flush or shutdown
-// deadline, or none). A sink that may block (network, full pipe) returns
-// when ctx is done, with ctx.Err() wrapped in its error. Given a ctx that
-// is already done, Write and Flush may return at once (0 and the wrapped
-// ctx error) or complete; Close still releases the destination (file
-// handle, connection) and reports the ctx error if it skipped its final
-// flush. A sink never panics into the engine on purpose; the engine
-// recovers panics anyway and counts them as failures.
-//
-// Lifecycle: the engine calls Close once, last, after a final Flush. After
-// Close, Write, Flush and a second Close return ErrClosed.
-//
-// Durability: Flush hands buffered data to the destination; a sink may
-// also fsync there (the file sink does with SyncOnFlush), and documents
-// whether it does.
-type Sink interface {
-	// Write writes the batch in order. It returns how many entries, from
-	// the start of batch, reached the destination, and an error if that is
-	// fewer than len(batch). The engine counts written = n and
-	// failed = len(batch) - n; it does not retry entries on its own.
-	Write(ctx context.Context, batch []Entry) (n int, err error)
-	// Flush pushes buffered data to the destination (fsync is not implied).
-	Flush(ctx context.Context) error
-	// Close flushes and releases the destination.
-	Close(ctx context.Context) error
-}
-
-// Encoder turns an event into bytes: one complete record ending in '\n'.
-//
-// An Encoder is immutable after construction and safe for concurrent use:
-// every shard's flusher encodes with it at the same time. Append must not
-// retain dst or e, must not allocate in the steady state for events of the
-// basic kinds, and must produce a well-formed record for every input:
-// invalid UTF-8 replaced or escaped, and no raw control character (tab
-// included) anywhere but the final '\n'.
-type Encoder interface {
-	Append(dst []byte, e *event.Event) []byte
-}
-
-// Encoding is implemented by sinks that write an Encoder's output. For
-// those sinks the engine fills Entry.Line, encoding each event once per
-// distinct Encoder value however many sinks share it. Encoder must return
-// a non-nil value, the same one on every call: the engine asks once, at
-// New, and groups sinks by it.
-type Encoding interface {
-	Encoder() Encoder
-}

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"syscall"
 	"time"
+
+	"github.com/shardlog/shardlog/core"
 )
 
 // Limits on the memory a Writer keeps between batches.
@@ -27,7 +29,7 @@ const (
 	maxRetainedEntries = 1 << 14
 )
 
-// Writer is a Sink that writes encoded events to an io.Writer.
+// Writer is a core.Sink that writes encoded events to an io.Writer.
 //
 // Each batch reaches w in as few Write calls as possible: when w is a
 // *net.TCPConn or *net.UnixConn the records are handed to the kernel with
@@ -36,8 +38,8 @@ const (
 // boundaries, for a batch above 256 KiB). When a write fails partway, Write
 // reports the records that reached w completely.
 //
-// Writer implements Encoding, so the engine hands it ready-encoded records;
-// an Entry without a Line is encoded with the Writer's Encoder.
+// Writer implements core.Encoding, so the engine hands it ready-encoded records;
+// a core.Entry without a Line is encoded with the Writer's core.Encoder.
 //
 // Flush calls w's Flush() error method, if it has one (a *bufio.Writer),
 // then w's Sync() error method, if it has one (an *os.File: fsync). Sync
@@ -57,10 +59,10 @@ const (
 // caller. After Close every method, Close included, returns ErrClosed.
 //
 // A Writer is not safe for concurrent use; the engine calls it from one
-// goroutine at a time, as Sink requires.
+// goroutine at a time, as core.Sink requires.
 type Writer struct {
 	w    io.Writer
-	enc  Encoder
+	enc  core.Encoder
 	name string // the sink's name in errors: "writer", "console", "file"
 
 	// Optional capabilities of w, looked up once at construction. The
@@ -82,8 +84,8 @@ type Writer struct {
 }
 
 var (
-	_ Sink     = (*Writer)(nil)
-	_ Encoding = (*Writer)(nil)
+	_ core.Sink     = (*Writer)(nil)
+	_ core.Encoding = (*Writer)(nil)
 )
 
 // NewWriter returns a Writer that writes to w, encoding with enc the
@@ -91,17 +93,17 @@ var (
 //
 // If w has a Sync() error method, Flush calls it (see Writer). The Writer
 // never closes w.
-func NewWriter(w io.Writer, enc Encoder) (*Writer, error) {
+func NewWriter(w io.Writer, enc core.Encoder) (*Writer, error) {
 	if w == nil {
 		return nil, errors.New("sinks: writer: w must not be nil")
 	}
 	if enc == nil {
-		return nil, errors.New("sinks: writer: Encoder must not be nil")
+		return nil, errors.New("sinks: writer: core.Encoder must not be nil")
 	}
 	return newWriter("writer", w, enc), nil
 }
 
-func newWriter(name string, w io.Writer, enc Encoder) *Writer {
+func newWriter(name string, w io.Writer, enc core.Encoder) *Writer {
 	sw := &Writer{w: w, enc: enc, name: name}
 	switch w.(type) {
 	case *net.TCPConn, *net.UnixConn:
@@ -117,11 +119,11 @@ func newWriter(name string, w io.Writer, enc Encoder) *Writer {
 }
 
 // Encoder returns the Writer's encoder.
-func (w *Writer) Encoder() Encoder { return w.enc }
+func (w *Writer) Encoder() core.Encoder { return w.enc }
 
-// Write writes the batch to w; see Sink. In the steady state, with every
+// Write writes the batch to w; see core.Sink. In the steady state, with every
 // Line provided, it does not allocate.
-func (w *Writer) Write(ctx context.Context, batch []Entry) (int, error) {
+func (w *Writer) Write(ctx context.Context, batch []core.Entry) (int, error) {
 	if w.closed {
 		return 0, ErrClosed
 	}
@@ -147,7 +149,7 @@ func (w *Writer) Write(ctx context.Context, batch []Entry) (int, error) {
 
 // writeCopied copies the records into w.buf and writes it, one w.Write per
 // maxChunk bytes. It returns the number of records written completely.
-func (w *Writer) writeCopied(batch []Entry) (written int, err error) {
+func (w *Writer) writeCopied(batch []core.Entry) (written int, err error) {
 	buf, ends := w.buf[:0], w.ends[:0]
 	defer func() { w.keep(buf, ends, nil) }()
 	for i := range batch {
@@ -197,7 +199,7 @@ func (w *Writer) writeChunk(p []byte, ends []int) (int, error) {
 
 // writeVectored hands all the records to w in one net.Buffers.WriteTo,
 // which the net package turns into writev calls without copying.
-func (w *Writer) writeVectored(batch []Entry) (int, error) {
+func (w *Writer) writeVectored(batch []core.Entry) (int, error) {
 	buf, ends, vec := w.buf[:0], w.ends[:0], w.vec[:0]
 	defer func() {
 		clear(vec) // keep no reference to the engine's Lines

@@ -16,7 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/sinks"
 	"github.com/shardlog/shardlog/sinks/format"
 	"github.com/shardlog/shardlog/sinks/sinktest"
@@ -28,11 +28,11 @@ func TestNewWriterValidates(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		w    io.Writer
-		enc  sinks.Encoder
+		enc  core.Encoder
 		want string
 	}{
 		{"NilWriter", nil, format.Text{}, "sinks: writer: w must not be nil"},
-		{"NilEncoder", io.Discard, nil, "sinks: writer: Encoder must not be nil"},
+		{"NilEncoder", io.Discard, nil, "sinks: writer: core.Encoder must not be nil"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, err := sinks.NewWriter(tc.w, tc.enc)
@@ -44,7 +44,7 @@ func TestNewWriterValidates(t *testing.T) {
 
 func TestWriterConformance(t *testing.T) {
 	t.Run("Buffer", func(t *testing.T) {
-		sinktest.Run(t, func(t *testing.T) (sinks.Sink, func() []string) {
+		sinktest.Run(t, func(t *testing.T) (core.Sink, func() []string) {
 			var buf bytes.Buffer
 			w, err := sinks.NewWriter(&buf, format.Text{})
 			require.NoError(t, err)
@@ -52,7 +52,7 @@ func TestWriterConformance(t *testing.T) {
 		})
 	})
 	t.Run("OSFile", func(t *testing.T) {
-		sinktest.Run(t, func(t *testing.T) (sinks.Sink, func() []string) {
+		sinktest.Run(t, func(t *testing.T) (core.Sink, func() []string) {
 			f, err := os.Create(filepath.Join(t.TempDir(), "out.log"))
 			require.NoError(t, err)
 			t.Cleanup(func() { f.Close() })
@@ -75,11 +75,11 @@ func lines(n, size int) [][]byte {
 	return out
 }
 
-func entries(ls [][]byte) []sinks.Entry {
+func entries(ls [][]byte) []core.Entry {
 	evs := sinktest.Events(len(ls))
-	batch := make([]sinks.Entry, len(ls))
+	batch := make([]core.Entry, len(ls))
 	for i := range batch {
-		batch[i] = sinks.Entry{Event: &evs[i], Line: ls[i]}
+		batch[i] = core.Entry{Event: &evs[i], Line: ls[i]}
 	}
 	return batch
 }
@@ -154,7 +154,7 @@ func TestWriterCountsCompleteRecordsOnFailure(t *testing.T) {
 // lineEncoder encodes the event whose Mono is i as its record i.
 type lineEncoder [][]byte
 
-func (l lineEncoder) Append(dst []byte, e *event.Event) []byte { return append(dst, l[e.Mono]...) }
+func (l lineEncoder) Append(dst []byte, e *core.Event) []byte { return append(dst, l[e.Mono]...) }
 
 func TestWriterWritesOneCallPerBatch(t *testing.T) {
 	fw := &failingWriter{ok: 1 << 30}
@@ -200,7 +200,7 @@ func TestWriterEncodesEntriesWithoutLine(t *testing.T) {
 	w, err := sinks.NewWriter(&buf, format.JSON{})
 	require.NoError(t, err)
 	evs := sinktest.Events(3)
-	batch := []sinks.Entry{
+	batch := []core.Entry{
 		{Event: &evs[0], Line: []byte("engine line\n")},
 		{Event: &evs[1]},
 		{Event: &evs[2], Line: []byte("another\n")},
@@ -452,7 +452,7 @@ func TestWriterAfterClose(t *testing.T) {
 func TestWriterEncoder(t *testing.T) {
 	w, err := sinks.NewWriter(io.Discard, format.JSON{})
 	require.NoError(t, err)
-	require.Equal(t, sinks.Encoder(format.JSON{}), w.Encoder())
+	require.Equal(t, core.Encoder(format.JSON{}), w.Encoder())
 	require.True(t, strings.HasPrefix(string(w.Encoder().Append(nil, &sinktest.Events(1)[0])), "{"))
 }
 

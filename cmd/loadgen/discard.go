@@ -5,14 +5,15 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/sinks"
 	"github.com/shardlog/shardlog/sinks/format"
 )
 
-// discardSink is a sinks.Sink that counts what it is given and writes it
+// discardSink is a core.Sink that counts what it is given and writes it
 // nowhere: -sink discard measures the engine without a destination.
 //
-// It implements sinks.Encoding with the file sink's encoder, so the engine
+// It implements core.Encoding with the file sink's encoder, so the engine
 // encodes every event as it does for -sink file; comparing the two runs
 // isolates the cost of the file I/O.
 //
@@ -26,15 +27,15 @@ type discardSink struct {
 }
 
 var (
-	_ sinks.Sink     = (*discardSink)(nil)
-	_ sinks.Encoding = (*discardSink)(nil)
+	_ core.Sink     = (*discardSink)(nil)
+	_ core.Encoding = (*discardSink)(nil)
 )
 
 // Encoder returns format.JSON{}, the file sink's default.
-func (d *discardSink) Encoder() sinks.Encoder { return format.JSON{} }
+func (d *discardSink) Encoder() core.Encoder { return format.JSON{} }
 
 // Write counts the batch and its encoded bytes.
-func (d *discardSink) Write(ctx context.Context, batch []sinks.Entry) (int, error) {
+func (d *discardSink) Write(ctx context.Context, batch []core.Entry) (int, error) {
 	if d.closed {
 		return 0, sinks.ErrClosed
 	}

@@ -7,13 +7,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/sinks"
 )
 
 func TestDiscardSinkCountsAndCloses(t *testing.T) {
 	var d discardSink
 	ctx := context.Background()
-	n, err := d.Write(ctx, []sinks.Entry{{Line: []byte("ab\n")}, {Line: []byte("cde\n")}})
+	n, err := d.Write(ctx, []core.Entry{{Line: []byte("ab\n")}, {Line: []byte("cde\n")}})
 	require.NoError(t, err)
 	assert.Equal(t, 2, n)
 	assert.Equal(t, uint64(2), d.Events())
@@ -21,7 +22,7 @@ func TestDiscardSinkCountsAndCloses(t *testing.T) {
 
 	canceled, cancel := context.WithCancel(ctx)
 	cancel()
-	_, err = d.Write(canceled, []sinks.Entry{{}})
+	_, err = d.Write(canceled, []core.Entry{{}})
 	assert.ErrorIs(t, err, context.Canceled)
 
 	require.NoError(t, d.Flush(ctx))

@@ -32,6 +32,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/engine"
 	"github.com/shardlog/shardlog/ring"
 	"github.com/shardlog/shardlog/sinks"
@@ -184,7 +185,7 @@ func build(c config, console io.Writer) (*pipeline, error) {
 		opts = append(opts, engine.WithSink(f, engine.SinkName("file")))
 	}
 	if c.usesConsole() {
-		var enc sinks.Encoder = format.Text{}
+		var enc core.Encoder = format.Text{}
 		if c.consoleFormat == "json" {
 			enc = format.JSON{}
 		}

@@ -8,36 +8,35 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/shardlog/shardlog/engine/event"
-	"github.com/shardlog/shardlog/sinks"
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/sinks/format"
 )
 
 // fullEvent has ten fields, one of every basic kind and a group, under a
 // two-frame scope, and strings that need escaping: everything Append does
 // on its steady path.
-func fullEvent() *event.Event {
-	e := &event.Event{
+func fullEvent() *core.Event {
+	e := &core.Event{
 		Time:    testTime,
-		Level:   event.LevelWarn,
+		Level:   core.LevelWarn,
 		Message: "request \"done\"\n",
 		Logger:  "http.server",
-		Scope: (*event.Scope)(nil).
-			With([]event.Field{event.String("service", "api"), event.Int("pid", 4242)}).
+		Scope: (*core.Scope)(nil).
+			With([]core.Field{core.String("service", "api"), core.Int("pid", 4242)}).
 			WithGroup("req").
-			With([]event.Field{event.String("id", "7f3a"), event.String("path", "/v1/users")}),
+			With([]core.Field{core.String("id", "7f3a"), core.String("path", "/v1/users")}),
 	}
-	e.SetFields([]event.Field{
-		event.String("user", "ada lovelace"),
-		event.Int("status", 200),
-		event.Uint64("bytes", 1<<20),
-		event.Float64("ratio", 0.25),
-		event.Bool("cached", true),
-		event.Time("started", testTime.Add(-time.Second)),
-		event.Duration("took", 1234567*time.Nanosecond),
-		event.NamedErr("warning", errors.New("slow \x1b[1mdisk")),
-		event.Bytes("body", []byte("{\"ok\":true}\xff")),
-		event.Any("tags", json.RawMessage(`["a","b"]`)),
+	e.SetFields([]core.Field{
+		core.String("user", "ada lovelace"),
+		core.Int("status", 200),
+		core.Uint64("bytes", 1<<20),
+		core.Float64("ratio", 0.25),
+		core.Bool("cached", true),
+		core.Time("started", testTime.Add(-time.Second)),
+		core.Duration("took", 1234567*time.Nanosecond),
+		core.NamedErr("warning", errors.New("slow \x1b[1mdisk")),
+		core.Bytes("body", []byte("{\"ok\":true}\xff")),
+		core.Any("tags", json.RawMessage(`["a","b"]`)),
 	})
 	return e
 }
@@ -47,8 +46,8 @@ func fullEvent() *event.Event {
 // nothing. It also holds under the race detector: no pools are involved.
 func TestAppendDoesNotAllocate(t *testing.T) {
 	e := fullEvent()
-	e.AddField(event.Group("g", event.Int("a", 1), event.Group("empty")))
-	for name, enc := range map[string]sinks.Encoder{
+	e.AddField(core.Group("g", core.Int("a", 1), core.Group("empty")))
+	for name, enc := range map[string]core.Encoder{
 		"JSON":        format.JSON{},
 		"Text":        format.Text{},
 		"JSON layout": format.JSON{TimeFormat: "\"2006\" 01"},

@@ -3,8 +3,7 @@ package format_test
 import (
 	"testing"
 
-	"github.com/shardlog/shardlog/engine/event"
-	"github.com/shardlog/shardlog/sinks"
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/sinks/format"
 )
 
@@ -12,15 +11,15 @@ func BenchmarkJSON(b *testing.B) { benchmarkEncoder(b, format.JSON{}) }
 
 func BenchmarkText(b *testing.B) { benchmarkEncoder(b, format.Text{}) }
 
-func benchmarkEncoder(b *testing.B, enc sinks.Encoder) {
+func benchmarkEncoder(b *testing.B, enc core.Encoder) {
 	full := fullEvent()
-	five := &event.Event{Time: full.Time, Level: full.Level, Message: "request done", Logger: full.Logger}
+	five := &core.Event{Time: full.Time, Level: full.Level, Message: "request done", Logger: full.Logger}
 	five.SetFields(full.Fields()[:5])
 	noScope := *full
 	noScope.Scope = nil
 	for _, bc := range []struct {
 		name string
-		e    *event.Event
+		e    *core.Event
 	}{
 		{"5fields", five},
 		{"10fields", &noScope},

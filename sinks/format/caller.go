@@ -3,13 +3,13 @@ package format
 import (
 	"strings"
 
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 )
 
 // callerOf resolves the event's call site, if it has one. The frame
 // lookup allocates, which is acceptable only because caller capture is
 // opt-in.
-func callerOf(e *event.Event) (file string, line int, ok bool) {
+func callerOf(e *core.Event) (file string, line int, ok bool) {
 	if e.PC == 0 {
 		return "", 0, false
 	}

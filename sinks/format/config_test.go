@@ -6,8 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/shardlog/shardlog/engine/event"
-	"github.com/shardlog/shardlog/sinks"
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/sinks/format"
 )
 
@@ -21,7 +20,7 @@ func TestZeroKeysMeanDefaultKeys(t *testing.T) {
 // A Keys that is not zero is taken as written: the names it leaves empty
 // are left out.
 func TestPartialKeysLeaveTheRestOut(t *testing.T) {
-	e := newEvent("hello", event.Int("n", 1))
+	e := newEvent("hello", core.Int("n", 1))
 	e.Time = testTime
 	e.Logger = "x"
 	require.Equal(t, `{"message":"hello","n":1}`+"\n", encode(format.JSON{Keys: format.Keys{Message: "message"}}, e))
@@ -30,7 +29,7 @@ func TestPartialKeysLeaveTheRestOut(t *testing.T) {
 
 func TestEncodersAreSafeForConcurrentUse(t *testing.T) {
 	e := fullEvent()
-	for _, enc := range []sinks.Encoder{format.JSON{}, format.Text{}} {
+	for _, enc := range []core.Encoder{format.JSON{}, format.Text{}} {
 		want := encode(enc, e)
 		var wg sync.WaitGroup
 		for range 4 {

@@ -1,8 +1,8 @@
-// Package format holds the encoders that turn an event.Event into one line
+// Package format holds the encoders that turn a core.Event into one line
 // of bytes: JSON (one object per line) and Text (logfmt, as slog's
 // TextHandler writes it).
 //
-// Both satisfy sinks.Encoder by shape; the package does not import sinks,
+// Both satisfy core.Encoder by shape; the package does not import sinks,
 // so sinks may name these encoders as defaults without an import cycle.
 //
 // Both encoders share three rules:

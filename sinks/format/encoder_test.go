@@ -6,17 +6,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shardlog/shardlog/engine/event"
-	"github.com/shardlog/shardlog/sinks"
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/sinks/format"
 )
 
 // Both encoders satisfy the contract by shape, as values and as pointers.
 var (
-	_ sinks.Encoder = format.JSON{}
-	_ sinks.Encoder = format.Text{}
-	_ sinks.Encoder = (*format.JSON)(nil)
-	_ sinks.Encoder = (*format.Text)(nil)
+	_ core.Encoder = format.JSON{}
+	_ core.Encoder = format.Text{}
+	_ core.Encoder = (*format.JSON)(nil)
+	_ core.Encoder = (*format.Text)(nil)
 )
 
 // testTime has a non-UTC offset and a nanosecond part with a trailing
@@ -25,15 +24,15 @@ var testTime = time.Date(2024, 5, 6, 7, 8, 9, 123456780, time.FixedZone("CEST", 
 
 // newEvent makes an INFO event with a zero time, so that expected lines
 // start with the level.
-func newEvent(msg string, fields ...event.Field) *event.Event {
-	e := &event.Event{Level: event.LevelInfo, Message: msg}
+func newEvent(msg string, fields ...core.Field) *core.Event {
+	e := &core.Event{Level: core.LevelInfo, Message: msg}
 	e.SetFields(fields)
 	return e
 }
 
 // encode returns the line enc writes for e, appended after a prefix that
 // must survive, as a sink's buffer holding earlier lines would.
-func encode(enc sinks.Encoder, e *event.Event) string {
+func encode(enc core.Encoder, e *core.Event) string {
 	const prefix = "earlier line\n"
 	out := string(enc.Append([]byte(prefix), e))
 	if !strings.HasPrefix(out, prefix) {

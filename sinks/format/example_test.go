@@ -4,22 +4,22 @@ import (
 	"os"
 	"time"
 
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/sinks/format"
 )
 
-func exampleEvent() *event.Event {
-	e := &event.Event{
+func exampleEvent() *core.Event {
+	e := &core.Event{
 		Time:    time.Date(2024, 5, 6, 7, 8, 9, 500, time.UTC),
-		Level:   event.LevelInfo,
+		Level:   core.LevelInfo,
 		Message: "request done",
 		Logger:  "http",
-		Scope:   (*event.Scope)(nil).With([]event.Field{event.Int("pid", 42)}).WithGroup("req"),
+		Scope:   (*core.Scope)(nil).With([]core.Field{core.Int("pid", 42)}).WithGroup("req"),
 	}
-	e.SetFields([]event.Field{
-		event.String("path", "/users"),
-		event.Duration("took", 1500*time.Microsecond),
-		event.Group("empty"),
+	e.SetFields([]core.Field{
+		core.String("path", "/users"),
+		core.Duration("took", 1500*time.Microsecond),
+		core.Group("empty"),
 	})
 	return e
 }

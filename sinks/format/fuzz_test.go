@@ -6,22 +6,22 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/sinks/format"
 )
 
 // fuzzEvent puts the fuzzed strings in the message, the logger name, a
 // scope field, string and bytes values, and keys and group names nested
 // under "f", where they cannot collide with the entries checked.
-func fuzzEvent(msg, key, val string, b []byte) *event.Event {
+func fuzzEvent(msg, key, val string, b []byte) *core.Event {
 	e := newEvent(msg,
-		event.String("s", val),
-		event.Bytes("b", b),
-		event.Group("k", event.String(key, val)),
-		event.Group("x", event.Group(key, event.Int("n", 1))),
+		core.String("s", val),
+		core.Bytes("b", b),
+		core.Group("k", core.String(key, val)),
+		core.Group("x", core.Group(key, core.Int("n", 1))),
 	)
 	e.Logger = val
-	e.Scope = (*event.Scope)(nil).With([]event.Field{event.String("w", val)}).WithGroup("f")
+	e.Scope = (*core.Scope)(nil).With([]core.Field{core.String("w", val)}).WithGroup("f")
 	return e
 }
 

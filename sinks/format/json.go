@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 )
 
 // JSON encodes each event as one JSON object followed by '\n'.
@@ -31,7 +31,7 @@ import (
 //     integer nanoseconds would leave the reader to guess the unit; both
 //     encoders then agree.
 //   - Any: its JSON text, embedded as it is when it is one valid value
-//     with nothing to escape (event.Any's output nearly always is), or else
+//     with nothing to escape (core.Any's output nearly always is), or else
 //     as a string, which keeps the line valid.
 //   - Group: a nested object; see the package doc for empty and unnamed
 //     groups.
@@ -48,7 +48,7 @@ type JSON struct {
 
 // Append appends e as one JSON line to dst and returns the extended
 // buffer. It does not retain dst or e.
-func (j JSON) Append(dst []byte, e *event.Event) []byte {
+func (j JSON) Append(dst []byte, e *core.Event) []byte {
 	k := j.Keys.orDefault()
 	dst = append(dst, '{')
 	if k.Time != "" && !e.Time.IsZero() {
@@ -77,7 +77,7 @@ func (j JSON) Append(dst []byte, e *event.Event) []byte {
 		dst = appendJSONKey(dst, k.Message)
 		dst = appendJSONString(dst, e.Message)
 	}
-	var frames []event.Frame
+	var frames []core.Frame
 	if e.Scope != nil {
 		frames = e.Scope.Frames
 	}
@@ -100,7 +100,7 @@ func appendJSONKey(dst []byte, key string) []byte {
 // named frame as a nested object, and own inside the innermost. A frame's
 // object is opened before its contents are known and taken back if
 // nothing was written into it, so empty groups cost no extra pass.
-func appendJSONFrames(dst []byte, frames []event.Frame, own []event.Field) []byte {
+func appendJSONFrames(dst []byte, frames []core.Frame, own []core.Field) []byte {
 	if len(frames) == 0 {
 		return appendJSONFields(dst, own)
 	}
@@ -123,13 +123,13 @@ func appendJSONFrames(dst []byte, frames []event.Frame, own []event.Field) []byt
 
 // appendJSONFields appends fields as members of the open object, leaving
 // out empty fields and empty groups and inlining unnamed groups.
-func appendJSONFields(dst []byte, fields []event.Field) []byte {
+func appendJSONFields(dst []byte, fields []core.Field) []byte {
 	for i := range fields {
 		f := &fields[i]
 		switch f.Kind() {
-		case event.KindEmpty:
+		case core.KindEmpty:
 			continue
-		case event.KindGroup:
+		case core.KindGroup:
 			if f.Key == "" {
 				dst = appendJSONFields(dst, f.Group())
 				continue
@@ -152,32 +152,32 @@ func appendJSONFields(dst []byte, fields []event.Field) []byte {
 	return dst
 }
 
-func appendJSONValue(dst []byte, f *event.Field) []byte {
+func appendJSONValue(dst []byte, f *core.Field) []byte {
 	switch f.Kind() {
-	case event.KindString, event.KindError, event.KindBytes:
+	case core.KindString, core.KindError, core.KindBytes:
 		return appendJSONString(dst, f.Str())
-	case event.KindInt64:
+	case core.KindInt64:
 		return strconv.AppendInt(dst, f.Int64(), 10)
-	case event.KindUint64:
+	case core.KindUint64:
 		return strconv.AppendUint(dst, f.Uint64(), 10)
-	case event.KindFloat64:
+	case core.KindFloat64:
 		v := f.Float64()
 		if name := nonFinite(v); name != "" {
 			return appendJSONString(dst, name)
 		}
 		return appendFloat(dst, v)
-	case event.KindBool:
+	case core.KindBool:
 		return strconv.AppendBool(dst, f.Bool())
-	case event.KindTime:
+	case core.KindTime:
 		// RFC 3339 output is plain ASCII: no escaping to do.
 		dst = append(dst, '"')
 		dst = f.Time().AppendFormat(dst, time.RFC3339Nano)
 		return append(dst, '"')
-	case event.KindDuration:
+	case core.KindDuration:
 		dst = append(dst, '"')
 		dst = appendDuration(dst, f.Duration())
 		return append(dst, '"')
-	case event.KindAny:
+	case core.KindAny:
 		if s := f.Str(); embeddable(s) {
 			return append(dst, s...)
 		}

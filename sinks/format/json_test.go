@@ -14,7 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/sinks/format"
 )
 
@@ -22,42 +22,42 @@ import (
 // with the value each encoder writes for it.
 var kindCases = []struct {
 	name       string
-	field      event.Field
+	field      core.Field
 	json, text string
 }{
-	{"string", event.String("k", "v"), `"v"`, `v`},
-	{"string empty", event.String("k", ""), `""`, `""`},
-	{"string space", event.String("k", "a b"), `"a b"`, `"a b"`},
-	{"string equals", event.String("k", "a=b"), `"a=b"`, `"a=b"`},
-	{"string backslash", event.String("k", `C:\dir`), `"C:\\dir"`, `C:\dir`},
-	{"string unicode", event.String("k", "naïve"), `"naïve"`, `naïve`},
-	{"int64", event.Int64("k", -42), `-42`, `-42`},
-	{"int64 min", event.Int64("k", math.MinInt64), `-9223372036854775808`, `-9223372036854775808`},
-	{"uint64 max", event.Uint64("k", math.MaxUint64), `18446744073709551615`, `18446744073709551615`},
-	{"float", event.Float64("k", 1.5), `1.5`, `1.5`},
-	{"float integral", event.Float64("k", 123456789), `123456789`, `123456789`},
-	{"float zero", event.Float64("k", 0), `0`, `0`},
-	{"float negative zero", event.Float64("k", math.Copysign(0, -1)), `-0`, `-0`},
-	{"float small", event.Float64("k", 1e-7), `1e-7`, `1e-7`},
-	{"float large", event.Float64("k", 1e21), `1e+21`, `1e+21`},
-	{"float below large", event.Float64("k", 1e20), `100000000000000000000`, `100000000000000000000`},
-	{"float shortest", event.Float64("k", 0.1), `0.1`, `0.1`},
-	{"float NaN", event.Float64("k", math.NaN()), `"NaN"`, `NaN`},
-	{"float +Inf", event.Float64("k", math.Inf(1)), `"+Inf"`, `+Inf`},
-	{"float -Inf", event.Float64("k", math.Inf(-1)), `"-Inf"`, `-Inf`},
-	{"bool true", event.Bool("k", true), `true`, `true`},
-	{"bool false", event.Bool("k", false), `false`, `false`},
-	{"time utc", event.Time("k", time.Date(2024, 1, 2, 3, 4, 5, 600, time.UTC)), `"2024-01-02T03:04:05.0000006Z"`, `2024-01-02T03:04:05.0000006Z`},
-	{"time zone", event.Time("k", testTime), `"2024-05-06T07:08:09.12345678+02:00"`, `2024-05-06T07:08:09.12345678+02:00`},
-	{"duration", event.Duration("k", 1500*time.Millisecond), `"1.5s"`, `1.5s`},
-	{"duration zero", event.Duration("k", 0), `"0s"`, `0s`},
-	{"duration micro", event.Duration("k", -1500*time.Nanosecond), `"-1.5µs"`, `-1.5µs`},
-	{"duration hours", event.Duration("k", time.Hour+2*time.Minute), `"1h2m0s"`, `1h2m0s`},
-	{"error", event.NamedErr("k", errors.New("no such file")), `"no such file"`, `"no such file"`},
-	{"bytes", event.Bytes("k", []byte("ab\x00\xff")), `"ab\u0000\ufffd"`, `"ab\x00\xff"`},
-	{"any object", event.Any("k", map[string]any{"a": []int{1, 2}}), `{"a":[1,2]}`, `"{\"a\":[1,2]}"`},
-	{"any null", event.Any("k", nil), `null`, `null`},
-	{"any raw with C1", event.Any("k", json.RawMessage("\"\u009b\"")), `"\"\u009b\""`, `"\"\u009b\""`},
+	{"string", core.String("k", "v"), `"v"`, `v`},
+	{"string empty", core.String("k", ""), `""`, `""`},
+	{"string space", core.String("k", "a b"), `"a b"`, `"a b"`},
+	{"string equals", core.String("k", "a=b"), `"a=b"`, `"a=b"`},
+	{"string backslash", core.String("k", `C:\dir`), `"C:\\dir"`, `C:\dir`},
+	{"string unicode", core.String("k", "naïve"), `"naïve"`, `naïve`},
+	{"int64", core.Int64("k", -42), `-42`, `-42`},
+	{"int64 min", core.Int64("k", math.MinInt64), `-9223372036854775808`, `-9223372036854775808`},
+	{"uint64 max", core.Uint64("k", math.MaxUint64), `18446744073709551615`, `18446744073709551615`},
+	{"float", core.Float64("k", 1.5), `1.5`, `1.5`},
+	{"float integral", core.Float64("k", 123456789), `123456789`, `123456789`},
+	{"float zero", core.Float64("k", 0), `0`, `0`},
+	{"float negative zero", core.Float64("k", math.Copysign(0, -1)), `-0`, `-0`},
+	{"float small", core.Float64("k", 1e-7), `1e-7`, `1e-7`},
+	{"float large", core.Float64("k", 1e21), `1e+21`, `1e+21`},
+	{"float below large", core.Float64("k", 1e20), `100000000000000000000`, `100000000000000000000`},
+	{"float shortest", core.Float64("k", 0.1), `0.1`, `0.1`},
+	{"float NaN", core.Float64("k", math.NaN()), `"NaN"`, `NaN`},
+	{"float +Inf", core.Float64("k", math.Inf(1)), `"+Inf"`, `+Inf`},
+	{"float -Inf", core.Float64("k", math.Inf(-1)), `"-Inf"`, `-Inf`},
+	{"bool true", core.Bool("k", true), `true`, `true`},
+	{"bool false", core.Bool("k", false), `false`, `false`},
+	{"time utc", core.Time("k", time.Date(2024, 1, 2, 3, 4, 5, 600, time.UTC)), `"2024-01-02T03:04:05.0000006Z"`, `2024-01-02T03:04:05.0000006Z`},
+	{"time zone", core.Time("k", testTime), `"2024-05-06T07:08:09.12345678+02:00"`, `2024-05-06T07:08:09.12345678+02:00`},
+	{"duration", core.Duration("k", 1500*time.Millisecond), `"1.5s"`, `1.5s`},
+	{"duration zero", core.Duration("k", 0), `"0s"`, `0s`},
+	{"duration micro", core.Duration("k", -1500*time.Nanosecond), `"-1.5µs"`, `-1.5µs`},
+	{"duration hours", core.Duration("k", time.Hour+2*time.Minute), `"1h2m0s"`, `1h2m0s`},
+	{"error", core.NamedErr("k", errors.New("no such file")), `"no such file"`, `"no such file"`},
+	{"bytes", core.Bytes("k", []byte("ab\x00\xff")), `"ab\u0000\ufffd"`, `"ab\x00\xff"`},
+	{"any object", core.Any("k", map[string]any{"a": []int{1, 2}}), `{"a":[1,2]}`, `"{\"a\":[1,2]}"`},
+	{"any null", core.Any("k", nil), `null`, `null`},
+	{"any raw with C1", core.Any("k", json.RawMessage("\"\u009b\"")), `"\"\u009b\""`, `"\"\u009b\""`},
 }
 
 func TestJSONWritesEachKind(t *testing.T) {
@@ -71,20 +71,20 @@ func TestJSONWritesEachKind(t *testing.T) {
 }
 
 func TestJSONSkipsEmptyField(t *testing.T) {
-	got := encode(format.JSON{}, newEvent("m", event.Int("a", 1), event.Err(nil), event.Int("b", 2)))
+	got := encode(format.JSON{}, newEvent("m", core.Int("a", 1), core.Err(nil), core.Int("b", 2)))
 	require.Equal(t, `{"level":"INFO","msg":"m","a":1,"b":2}`+"\n", got)
 }
 
 func TestJSONWritesHeader(t *testing.T) {
-	e := newEvent("hello", event.Int("n", 1))
+	e := newEvent("hello", core.Int("n", 1))
 	e.Time = testTime
-	e.Level = event.LevelWarn
+	e.Level = core.LevelWarn
 	e.Logger = "db.pool"
 	require.Equal(t,
 		`{"time":"2024-05-06T07:08:09.123456780+02:00","level":"WARN","logger":"db.pool","msg":"hello","n":1}`+"\n",
 		encode(format.JSON{}, e))
 
-	e.Level = event.LevelInfo + 2
+	e.Level = core.LevelInfo + 2
 	keys := format.Keys{Time: "ts", Level: "severity", Message: "message", Logger: "name"}
 	require.Equal(t,
 		`{"ts":"2024-05-06 07:08:09","severity":"INFO+2","name":"db.pool","message":"hello","n":1}`+"\n",
@@ -92,7 +92,7 @@ func TestJSONWritesHeader(t *testing.T) {
 }
 
 func TestJSONOmitsEntriesWithEmptyKeys(t *testing.T) {
-	e := newEvent("hello", event.Int("n", 1))
+	e := newEvent("hello", core.Int("n", 1))
 	e.Time = testTime
 	e.Logger = "x"
 	keys := format.DefaultKeys()
@@ -126,14 +126,14 @@ func TestJSONWritesCaller(t *testing.T) {
 func TestJSONIsValidForHostileInput(t *testing.T) {
 	for _, s := range hostileStrings() {
 		e := newEvent(s,
-			event.String("v", s),
-			event.Bytes("b", []byte(s)),
-			event.NamedErr("err", errors.New(s)),
-			event.String("k"+s, "key"),
-			event.Group("g"+s, event.String("v", s)),
+			core.String("v", s),
+			core.Bytes("b", []byte(s)),
+			core.NamedErr("err", errors.New(s)),
+			core.String("k"+s, "key"),
+			core.Group("g"+s, core.String("v", s)),
 		)
 		e.Logger = s
-		e.Scope = (*event.Scope)(nil).With([]event.Field{event.String("sv", s)}).WithGroup("s" + s)
+		e.Scope = (*core.Scope)(nil).With([]core.Field{core.String("sv", s)}).WithGroup("s" + s)
 		keys := format.Keys{Time: "t" + s, Level: "l" + s, Message: "m" + s, Logger: "n" + s}
 		got := encode(format.JSON{Keys: keys}, e)
 
@@ -178,15 +178,15 @@ func requireOneSafeJSONLine(t testing.TB, line string) {
 }
 
 func TestJSONWritesDuplicateKeysAsGiven(t *testing.T) {
-	got := encode(format.JSON{}, newEvent("m", event.Int("a", 1), event.Int("a", 2), event.String("msg", "x")))
+	got := encode(format.JSON{}, newEvent("m", core.Int("a", 1), core.Int("a", 2), core.String("msg", "x")))
 	require.Equal(t, `{"level":"INFO","msg":"m","a":1,"a":2,"msg":"x"}`+"\n", got)
 }
 
 func TestJSONAnyFallsBackToString(t *testing.T) {
-	// event.Any compacts and validates JSON, so these reach the encoder;
+	// core.Any compacts and validates JSON, so these reach the encoder;
 	// each holds something a line must not carry raw.
 	for _, raw := range []string{"\"\x7f\"", "\"\u2028\"", "\"\xff\"", "[\"\u0085\"]"} {
-		got := encode(format.JSON{}, newEvent("m", event.Any("k", json.RawMessage(raw))))
+		got := encode(format.JSON{}, newEvent("m", core.Any("k", json.RawMessage(raw))))
 		requireOneSafeJSONLine(t, got)
 		var m map[string]any
 		require.NoError(t, json.Unmarshal([]byte(got), &m))

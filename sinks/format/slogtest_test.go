@@ -11,8 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/shardlog/shardlog/engine/event"
-	"github.com/shardlog/shardlog/sinks"
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/sinks/format"
 )
 
@@ -22,16 +21,16 @@ import (
 // testing/slogtest checks the encoders' part: group elision, inlining,
 // nesting and the zero time.
 type slogHandler struct {
-	enc   sinks.Encoder
+	enc   core.Encoder
 	out   *bytes.Buffer
-	scope *event.Scope
+	scope *core.Scope
 }
 
 func (h *slogHandler) Enabled(context.Context, slog.Level) bool { return true }
 
 func (h *slogHandler) Handle(_ context.Context, r slog.Record) error {
-	e := &event.Event{Time: r.Time, Level: event.Level(r.Level), Message: r.Message, Scope: h.scope}
-	var fields []event.Field
+	e := &core.Event{Time: r.Time, Level: core.Level(r.Level), Message: r.Message, Scope: h.scope}
+	var fields []core.Field
 	r.Attrs(func(a slog.Attr) bool {
 		fields = appendAttr(fields, a)
 		return true
@@ -42,7 +41,7 @@ func (h *slogHandler) Handle(_ context.Context, r slog.Record) error {
 }
 
 func (h *slogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	var fields []event.Field
+	var fields []core.Field
 	for _, a := range attrs {
 		fields = appendAttr(fields, a)
 	}
@@ -53,19 +52,19 @@ func (h *slogHandler) WithGroup(name string) slog.Handler {
 	return &slogHandler{h.enc, h.out, h.scope.WithGroup(name)}
 }
 
-func appendAttr(fields []event.Field, a slog.Attr) []event.Field {
+func appendAttr(fields []core.Field, a slog.Attr) []core.Field {
 	v := a.Value.Resolve()
 	switch {
 	case v.Kind() == slog.KindGroup:
-		var members []event.Field
+		var members []core.Field
 		for _, m := range v.Group() {
 			members = appendAttr(members, m)
 		}
-		return append(fields, event.Group(a.Key, members...))
+		return append(fields, core.Group(a.Key, members...))
 	case a.Key == "":
 		return fields
 	}
-	return append(fields, event.Any(a.Key, v.Any()))
+	return append(fields, core.Any(a.Key, v.Any()))
 }
 
 func TestJSONPassesSlogtest(t *testing.T) {

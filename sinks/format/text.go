@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 )
 
 // Text encodes each event as one logfmt line, as slog's TextHandler
@@ -42,7 +42,7 @@ type Text struct {
 
 // Append appends e as one logfmt line to dst and returns the extended
 // buffer. It does not retain dst or e.
-func (t Text) Append(dst []byte, e *event.Event) []byte {
+func (t Text) Append(dst []byte, e *core.Event) []byte {
 	k := t.Keys.orDefault()
 	line := len(dst)
 	if k.Time != "" && !e.Time.IsZero() {
@@ -82,7 +82,7 @@ func (t Text) Append(dst []byte, e *event.Event) []byte {
 		dst = appendTextKey(dst, line, nil, k.Message)
 		dst = appendTextString(dst, e.Message)
 	}
-	var frames []event.Frame
+	var frames []core.Frame
 	if e.Scope != nil {
 		frames = e.Scope.Frames
 	}
@@ -98,7 +98,7 @@ const maxFlatDepth = 16
 // appendTextFrames appends the scope frames from the outermost in, each
 // named frame adding its name to path, and own under the innermost. Empty
 // groups need no special care: a group writes nothing but its fields.
-func appendTextFrames(dst []byte, line int, path []string, frames []event.Frame, own []event.Field) []byte {
+func appendTextFrames(dst []byte, line int, path []string, frames []core.Frame, own []core.Field) []byte {
 	for i := range frames {
 		if g := frames[i].Group; g != "" {
 			path = append(path, g)
@@ -108,13 +108,13 @@ func appendTextFrames(dst []byte, line int, path []string, frames []event.Frame,
 	return appendTextFields(dst, line, path, own)
 }
 
-func appendTextFields(dst []byte, line int, path []string, fields []event.Field) []byte {
+func appendTextFields(dst []byte, line int, path []string, fields []core.Field) []byte {
 	for i := range fields {
 		f := &fields[i]
 		switch f.Kind() {
-		case event.KindEmpty:
+		case core.KindEmpty:
 			continue
-		case event.KindGroup:
+		case core.KindGroup:
 			if f.Key == "" {
 				dst = appendTextFields(dst, line, path, f.Group())
 			} else {
@@ -157,26 +157,26 @@ func appendTextKey(dst []byte, line int, path []string, key string) []byte {
 	return append(dst, '"', '=')
 }
 
-func appendTextValue(dst []byte, f *event.Field) []byte {
+func appendTextValue(dst []byte, f *core.Field) []byte {
 	switch f.Kind() {
-	case event.KindString, event.KindError, event.KindBytes, event.KindAny:
+	case core.KindString, core.KindError, core.KindBytes, core.KindAny:
 		return appendTextString(dst, f.Str())
-	case event.KindInt64:
+	case core.KindInt64:
 		return strconv.AppendInt(dst, f.Int64(), 10)
-	case event.KindUint64:
+	case core.KindUint64:
 		return strconv.AppendUint(dst, f.Uint64(), 10)
-	case event.KindFloat64:
+	case core.KindFloat64:
 		v := f.Float64()
 		if name := nonFinite(v); name != "" {
 			return append(dst, name...)
 		}
 		return appendFloat(dst, v)
-	case event.KindBool:
+	case core.KindBool:
 		return strconv.AppendBool(dst, f.Bool())
-	case event.KindTime:
+	case core.KindTime:
 		// RFC 3339 output is bare: digits and "-:.TZ+".
 		return f.Time().AppendFormat(dst, time.RFC3339Nano)
-	case event.KindDuration:
+	case core.KindDuration:
 		// Bare too: digits, '.', '-' and the printable units.
 		return appendDuration(dst, f.Duration())
 	}

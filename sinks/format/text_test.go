@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/sinks/format"
 )
 
@@ -26,20 +26,20 @@ func TestTextWritesEachKind(t *testing.T) {
 }
 
 func TestTextSkipsEmptyField(t *testing.T) {
-	got := encode(format.Text{}, newEvent("m", event.Int("a", 1), event.Err(nil), event.Int("b", 2)))
+	got := encode(format.Text{}, newEvent("m", core.Int("a", 1), core.Err(nil), core.Int("b", 2)))
 	require.Equal(t, "level=INFO msg=m a=1 b=2\n", got)
 }
 
 func TestTextWritesHeader(t *testing.T) {
-	e := newEvent("hello world", event.Int("n", 1))
+	e := newEvent("hello world", core.Int("n", 1))
 	e.Time = testTime
-	e.Level = event.LevelError
+	e.Level = core.LevelError
 	e.Logger = "db.pool"
 	require.Equal(t,
 		`time=2024-05-06T07:08:09.123456780+02:00 level=ERROR logger=db.pool msg="hello world" n=1`+"\n",
 		encode(format.Text{}, e))
 
-	e.Level = event.LevelDebug - 1
+	e.Level = core.LevelDebug - 1
 	keys := format.Keys{Time: "ts", Level: "severity", Message: "the message", Logger: "name"}
 	require.Equal(t,
 		`ts="2024-05-06 07:08:09" severity=TRACE+3 name=db.pool "the message"="hello world" n=1`+"\n",
@@ -47,7 +47,7 @@ func TestTextWritesHeader(t *testing.T) {
 }
 
 func TestTextOmitsEntriesWithEmptyKeys(t *testing.T) {
-	e := newEvent("hello", event.Int("n", 1))
+	e := newEvent("hello", core.Int("n", 1))
 	e.Time = testTime
 	keys := format.DefaultKeys()
 	keys.Time, keys.Level = "", ""
@@ -77,18 +77,18 @@ func TestTextWritesCaller(t *testing.T) {
 
 func TestTextQuotesKeys(t *testing.T) {
 	got := encode(format.Text{}, newEvent("m",
-		event.Int("", 1),
-		event.Int("a b", 2),
-		event.Int("a=b", 3),
-		event.Int("a\nb", 4),
-		event.Group("g h", event.Int("x", 5)),
-		event.Group("g", event.Int("", 6)),
+		core.Int("", 1),
+		core.Int("a b", 2),
+		core.Int("a=b", 3),
+		core.Int("a\nb", 4),
+		core.Group("g h", core.Int("x", 5)),
+		core.Group("g", core.Int("", 6)),
 	))
 	require.Equal(t, `level=INFO msg=m ""=1 "a b"=2 "a=b"=3 "a\nb"=4 "g h.x"=5 g.=6`+"\n", got)
 }
 
 func TestTextWritesDuplicateKeysAsGiven(t *testing.T) {
-	got := encode(format.Text{}, newEvent("m", event.Int("a", 1), event.Int("a", 2)))
+	got := encode(format.Text{}, newEvent("m", core.Int("a", 1), core.Int("a", 2)))
 	require.Equal(t, "level=INFO msg=m a=1 a=2\n", got)
 }
 
@@ -98,14 +98,14 @@ func TestTextWritesDuplicateKeysAsGiven(t *testing.T) {
 func TestTextIsOneSafeLineForHostileInput(t *testing.T) {
 	for _, s := range hostileStrings() {
 		e := newEvent(s,
-			event.String("v", s),
-			event.Bytes("b", []byte(s)),
-			event.NamedErr("err", errors.New(s)),
-			event.String("k"+s, "key"),
-			event.Group("g"+s, event.String("v", s)),
+			core.String("v", s),
+			core.Bytes("b", []byte(s)),
+			core.NamedErr("err", errors.New(s)),
+			core.String("k"+s, "key"),
+			core.Group("g"+s, core.String("v", s)),
 		)
 		e.Logger = s
-		e.Scope = (*event.Scope)(nil).With([]event.Field{event.String("sv", s)}).WithGroup("s" + s)
+		e.Scope = (*core.Scope)(nil).With([]core.Field{core.String("sv", s)}).WithGroup("s" + s)
 		keys := format.Keys{Time: "t" + s, Level: "l" + s, Message: "m" + s, Logger: "n" + s}
 		got := encode(format.Text{Keys: keys}, e)
 

@@ -1,5 +1,5 @@
-// Package sinktest checks that a sinks.Sink keeps the contract documented
-// on sinks.Sink, in the manner of testing/slogtest: every sink of the
+// Package sinktest checks that a core.Sink keeps the contract documented
+// on core.Sink, in the manner of testing/slogtest: every sink of the
 // project, and any sink written for it elsewhere, calls Run from its tests.
 //
 // Run needs two things from the caller: a fresh sink, and a way to read
@@ -9,7 +9,7 @@
 // sink returns its lines:
 //
 //	func TestFileConformance(t *testing.T) {
-//		sinktest.Run(t, func(t *testing.T) (sinks.Sink, func() []string) {
+//		sinktest.Run(t, func(t *testing.T) (core.Sink, func() []string) {
 //			path := filepath.Join(t.TempDir(), "app.log")
 //			s, err := sinks.NewFile(sinks.FileOptions{Path: path})
 //			require.NoError(t, err)
@@ -19,7 +19,7 @@
 //
 // Each behaviour is a subtest named for it (see Names), which calls the
 // factory once. The suite writes events made by Events, and, for a sink
-// that implements sinks.Encoding, gives each Entry the Line its Encoder
+// that implements core.Encoding, gives each Entry the Line its Encoder
 // makes, as the engine does. It recognises the record of event i by
 // Message(i), which the sink's encoding must carry intact; a record
 // carrying no such text (a syslog frame counting bytes, say) needs a
@@ -47,7 +47,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/sinks"
 )
 
@@ -55,7 +55,7 @@ import (
 // that have reached its destination so far, in order, each without its
 // final '\n'. Run calls it once per subtest, with the subtest's t, so it
 // may use t.TempDir and t.Cleanup.
-type Factory func(t *testing.T) (sink sinks.Sink, readBack func() []string)
+type Factory func(t *testing.T) (sink core.Sink, readBack func() []string)
 
 // Format says how the suite reads a record.
 type Format int
@@ -130,7 +130,7 @@ func Names() []string {
 	return names
 }
 
-// Run checks the sinks made by newSink against the contract of sinks.Sink,
+// Run checks the sinks made by newSink against the contract of core.Sink,
 // one subtest per behaviour.
 func Run(t *testing.T, newSink Factory, opts ...Option) {
 	t.Helper()
@@ -164,14 +164,14 @@ func Run(t *testing.T, newSink Factory, opts ...Option) {
 
 // harness is the sink under test with what the suite knows about it.
 type harness struct {
-	sink sinks.Sink
+	sink core.Sink
 	read func() []string
 	cfg  *config
 	hung bool // a call timed out and may still be running: do not call the sink again
 }
 
 // write writes evs as one batch and requires all of them written.
-func (h *harness) write(t *testing.T, evs []event.Event) {
+func (h *harness) write(t *testing.T, evs []core.Event) {
 	t.Helper()
 	n, err := h.sink.Write(context.Background(), Entries(h.sink, evs))
 	require.NoError(t, err, "Write")
@@ -232,7 +232,7 @@ func seq(from, to int) []int {
 
 func testWriteReturnsCountOfBatch(t *testing.T, h *harness) {
 	evs := Events(6)
-	for _, b := range [][]event.Event{evs[:1], evs[1:]} {
+	for _, b := range [][]core.Event{evs[:1], evs[1:]} {
 		n, err := h.sink.Write(context.Background(), Entries(h.sink, b))
 		require.NoError(t, err)
 		require.Equal(t, len(b), n)
@@ -242,7 +242,7 @@ func testWriteReturnsCountOfBatch(t *testing.T, h *harness) {
 }
 
 func testEmptyBatchIsNoop(t *testing.T, h *harness) {
-	for _, batch := range [][]sinks.Entry{nil, {}} {
+	for _, batch := range [][]core.Entry{nil, {}} {
 		n, err := h.sink.Write(context.Background(), batch)
 		require.NoError(t, err)
 		require.Zero(t, n)
@@ -282,7 +282,7 @@ func testCloseFlushes(t *testing.T, h *harness) {
 
 func testWriteAfterClose(t *testing.T, h *harness) {
 	h.close(t)
-	for _, batch := range [][]sinks.Entry{Entries(h.sink, Events(1)), nil} {
+	for _, batch := range [][]core.Entry{Entries(h.sink, Events(1)), nil} {
 		n, err := h.sink.Write(context.Background(), batch)
 		require.ErrorIs(t, err, sinks.ErrClosed, "Write of %d entries after Close", len(batch))
 		require.Zero(t, n)
@@ -344,7 +344,7 @@ func testDoesNotRetainBatch(t *testing.T, h *harness) {
 }
 
 // scribble overwrites everything a sink could have kept from batch.
-func scribble(batch []sinks.Entry) {
+func scribble(batch []core.Entry) {
 	for i := range batch {
 		line := batch[i].Line
 		for j := range line {
@@ -355,7 +355,7 @@ func scribble(batch []sinks.Entry) {
 		e := batch[i].Event
 		fields := e.Fields()
 		for k := range fields {
-			fields[k] = event.String("MUTATED", "MUTATED")
+			fields[k] = core.String("MUTATED", "MUTATED")
 		}
 		e.Message, e.Logger = "MUTATED", "MUTATED"
 		e.Time = e.Time.Add(99 * time.Hour)
@@ -440,8 +440,8 @@ func testHostileInput(t *testing.T, h *harness) {
 	for i, s := range hostile {
 		evs[i].Message = Message(i) + " " + s
 		evs[i].Logger = "logger\n" + s
-		evs[i].AddField(event.String("key\n"+s, s))
-		evs[i].AddField(event.Bytes("bytes", []byte(s)))
+		evs[i].AddField(core.String("key\n"+s, s))
+		evs[i].AddField(core.Bytes("bytes", []byte(s)))
 	}
 	h.write(t, evs[:1])
 	h.write(t, evs[1:])
@@ -469,7 +469,7 @@ func testLargeEvent(t *testing.T, h *harness) {
 var base = time.Date(2025, 3, 14, 15, 9, 26, 535897932, time.UTC)
 
 // scope is the logger scope of every third event; it is never modified.
-var scope = (*event.Scope)(nil).With([]event.Field{event.String("service", "sinktest")}).WithGroup("req")
+var scope = (*core.Scope)(nil).With([]core.Field{core.String("service", "sinktest")}).WithGroup("req")
 
 // Message returns the message of event i of Events: "event " and i in six
 // digits, so that no event's message contains another's.
@@ -480,9 +480,9 @@ func Message(i int) string { return fmt.Sprintf("event %06d", i) }
 // a level cycling through Info, Debug, Warn and Error, and fields of
 // several kinds. Every third event carries a scope with a group, and every
 // fifth has more fields than an Event holds inline.
-func Events(n int) []event.Event {
-	levels := [...]event.Level{event.LevelInfo, event.LevelDebug, event.LevelWarn, event.LevelError}
-	evs := make([]event.Event, n)
+func Events(n int) []core.Event {
+	levels := [...]core.Level{core.LevelInfo, core.LevelDebug, core.LevelWarn, core.LevelError}
+	evs := make([]core.Event, n)
 	for i := range evs {
 		e := &evs[i]
 		e.Time = base.Add(time.Duration(i) * time.Millisecond)
@@ -493,16 +493,16 @@ func Events(n int) []event.Event {
 		if i%3 == 2 {
 			e.Scope = scope
 		}
-		e.SetFields([]event.Field{
-			event.Int("seq", i),
-			event.String("user", "alice"),
-			event.Bool("even", i%2 == 0),
-			event.Duration("took", time.Duration(i)*time.Microsecond),
-			event.Float64("ratio", float64(i)/4),
+		e.SetFields([]core.Field{
+			core.Int("seq", i),
+			core.String("user", "alice"),
+			core.Bool("even", i%2 == 0),
+			core.Duration("took", time.Duration(i)*time.Microsecond),
+			core.Float64("ratio", float64(i)/4),
 		})
 		if i%5 == 4 {
-			for k := range event.InlineFields + 2 {
-				e.AddField(event.Int(fmt.Sprintf("k%d", k), k))
+			for k := range core.InlineFields + 2 {
+				e.AddField(core.Int(fmt.Sprintf("k%d", k), k))
 			}
 		}
 	}
@@ -510,11 +510,11 @@ func Events(n int) []event.Event {
 }
 
 // Entries returns a batch holding a pointer to each of events, with the
-// Line the sink's Encoder makes when the sink implements sinks.Encoding,
+// Line the sink's Encoder makes when the sink implements core.Encoding,
 // as the engine fills it. Each Line has its own backing array.
-func Entries(s sinks.Sink, events []event.Event) []sinks.Entry {
+func Entries(s core.Sink, events []core.Event) []core.Entry {
 	enc := encoderOf(s)
-	batch := make([]sinks.Entry, len(events))
+	batch := make([]core.Entry, len(events))
 	for i := range events {
 		batch[i].Event = &events[i]
 		if enc != nil {
@@ -524,8 +524,8 @@ func Entries(s sinks.Sink, events []event.Event) []sinks.Entry {
 	return batch
 }
 
-func encoderOf(s sinks.Sink) sinks.Encoder {
-	if e, ok := s.(sinks.Encoding); ok {
+func encoderOf(s core.Sink) core.Encoder {
+	if e, ok := s.(core.Encoding); ok {
 		return e.Encoder()
 	}
 	return nil

@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/sinks"
 	"github.com/shardlog/shardlog/sinks/format"
 	"github.com/shardlog/shardlog/sinks/sinktest"
@@ -20,20 +20,20 @@ import (
 // bufSink is a reference sink over a bytes.Buffer. Its flaws, each off by
 // default, are the mistakes the suite exists to catch.
 type bufSink struct {
-	enc    sinks.Encoder
+	enc    core.Encoder
 	buf    bytes.Buffer
 	closed bool
 
 	retain       bool // keeps the batch and writes it on Flush
-	pending      []sinks.Entry
+	pending      []core.Entry
 	ignoreClose  bool // keeps working after Close
 	miscount     bool // reports one entry fewer than it wrote
 	hangOnCancel bool // blocks forever on a cancelled context
 }
 
-func (s *bufSink) Encoder() sinks.Encoder { return s.enc }
+func (s *bufSink) Encoder() core.Encoder { return s.enc }
 
-func (s *bufSink) Write(ctx context.Context, batch []sinks.Entry) (int, error) {
+func (s *bufSink) Write(ctx context.Context, batch []core.Entry) (int, error) {
 	if s.closed && !s.ignoreClose {
 		return 0, sinks.ErrClosed
 	}
@@ -54,7 +54,7 @@ func (s *bufSink) Write(ctx context.Context, batch []sinks.Entry) (int, error) {
 	return len(batch), nil
 }
 
-func (s *bufSink) put(batch []sinks.Entry) {
+func (s *bufSink) put(batch []core.Entry) {
 	for _, e := range batch {
 		if e.Line != nil {
 			s.buf.Write(e.Line)
@@ -86,12 +86,12 @@ func (s *bufSink) Close(ctx context.Context) error {
 // its records.
 type rawMessage struct{}
 
-func (rawMessage) Append(dst []byte, e *event.Event) []byte {
+func (rawMessage) Append(dst []byte, e *core.Event) []byte {
 	return append(append(dst, e.Message...), '\n')
 }
 
 func factory(newSink func() *bufSink) sinktest.Factory {
-	return func(t *testing.T) (sinks.Sink, func() []string) {
+	return func(t *testing.T) (core.Sink, func() []string) {
 		s := newSink()
 		return s, func() []string { return sinktest.SplitLines(s.buf.Bytes()) }
 	}
@@ -100,7 +100,7 @@ func factory(newSink func() *bufSink) sinktest.Factory {
 func TestRunPassesReferenceSink(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		enc    sinks.Encoder
+		enc    core.Encoder
 		format sinktest.Format
 	}{
 		{"JSON", format.JSON{}, sinktest.JSONLines},
@@ -113,7 +113,7 @@ func TestRunPassesReferenceSink(t *testing.T) {
 }
 
 func TestRunPassesMemory(t *testing.T) {
-	sinktest.Run(t, func(t *testing.T) (sinks.Sink, func() []string) {
+	sinktest.Run(t, func(t *testing.T) (core.Sink, func() []string) {
 		m := sinks.NewMemory(sinks.MemoryOptions{})
 		return m, m.Lines
 	}, sinktest.WithFormat(sinktest.JSONLines))
@@ -192,7 +192,7 @@ func TestRunCatchesBrokenSinks(t *testing.T) {
 
 func TestSkip(t *testing.T) {
 	var ran []string
-	sinktest.Run(t, func(t *testing.T) (sinks.Sink, func() []string) {
+	sinktest.Run(t, func(t *testing.T) (core.Sink, func() []string) {
 		ran = append(ran, t.Name())
 		m := sinks.NewMemory(sinks.MemoryOptions{})
 		return m, m.Lines
@@ -210,7 +210,7 @@ func TestEventsAreDeterministic(t *testing.T) {
 	for i, e := range a {
 		require.Equal(t, sinktest.Message(i), e.Message)
 	}
-	require.Greater(t, len(a[4].Fields()), event.InlineFields, "event 4 spills its fields")
+	require.Greater(t, len(a[4].Fields()), core.InlineFields, "event 4 spills its fields")
 	require.NotNil(t, a[2].Scope)
 }
 
@@ -226,9 +226,9 @@ func TestEntriesEncodeForEncodingSinks(t *testing.T) {
 
 type noEncoding struct{}
 
-func (noEncoding) Write(context.Context, []sinks.Entry) (int, error) { return 0, nil }
-func (noEncoding) Flush(context.Context) error                       { return nil }
-func (noEncoding) Close(context.Context) error                       { return nil }
+func (noEncoding) Write(context.Context, []core.Entry) (int, error) { return 0, nil }
+func (noEncoding) Flush(context.Context) error                      { return nil }
+func (noEncoding) Close(context.Context) error                      { return nil }
 
 func TestSplitLines(t *testing.T) {
 	for _, tc := range []struct {

@@ -1,4 +1,4 @@
-package event
+package core
 
 import (
 	"fmt"
@@ -66,7 +66,7 @@ func ParseLevel(s string) (Level, error) {
 	if i := strings.IndexAny(t, "+-"); i > 0 {
 		n, err := strconv.Atoi(t[i:])
 		if err != nil {
-			return 0, fmt.Errorf("event: unknown level %q", s)
+			return 0, fmt.Errorf("core: unknown level %q", s)
 		}
 		name, off = t[:i], n
 	}
@@ -78,7 +78,7 @@ func ParseLevel(s string) (Level, error) {
 			return n.l + Level(off), nil
 		}
 	}
-	return 0, fmt.Errorf("event: unknown level %q", s)
+	return 0, fmt.Errorf("core: unknown level %q", s)
 }
 
 // LevelVar is a level that can be changed while loggers read it. The zero

@@ -1,4 +1,4 @@
-package event
+package core
 
 // Bounded rendering of Any's "other" values.
 //

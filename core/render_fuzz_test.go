@@ -1,4 +1,4 @@
-package event_test
+package core_test
 
 import (
 	"encoding/json"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 )
 
 // fuzzStruct has a field for every kind of link, plus two json skips.
@@ -170,24 +170,24 @@ func FuzzAnyNested(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		v := buildFuzzValue(in)
-		before := event.Placeholders()
+		before := core.Placeholders()
 		start := time.Now()
-		fld := event.Any("k", v)
+		fld := core.Any("k", v)
 		if d := time.Since(start); d > 5*time.Second {
 			t.Fatalf("Any took %v", d)
 		}
-		counted := event.Placeholders() - before
+		counted := core.Placeholders() - before
 		if fld.Placeholder() {
-			if fld.Kind() != event.KindString || !placeholderText.MatchString(fld.Str()) || counted != 1 {
+			if fld.Kind() != core.KindString || !placeholderText.MatchString(fld.Str()) || counted != 1 {
 				t.Fatalf("bad placeholder: kind %v, %q, counted %d", fld.Kind(), fld.Str(), counted)
 			}
 			return
 		}
-		if fld.Kind() != event.KindAny || !json.Valid([]byte(fld.Str())) || counted != 0 {
+		if fld.Kind() != core.KindAny || !json.Valid([]byte(fld.Str())) || counted != 0 {
 			t.Fatalf("bad JSON field: kind %v, counted %d, %q", fld.Kind(), counted, fld.Str())
 		}
 		// Leaves are short, so the text is bounded by the node budget.
-		if len(fld.Str()) > 64*event.MaxRenderNodes {
+		if len(fld.Str()) > 64*core.MaxRenderNodes {
 			t.Fatalf("%d bytes", len(fld.Str()))
 		}
 		// It passed the walk, so json.Marshal is safe and must agree.

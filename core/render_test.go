@@ -1,4 +1,4 @@
-package event_test
+package core_test
 
 import (
 	"encoding/json"
@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/shardlog/shardlog/engine/event"
+	"github.com/shardlog/shardlog/core"
 )
 
 // Before render.go, Any on any of the cyclic or deep values below killed
@@ -19,7 +19,7 @@ import (
 // error followed by an endless %+v, or json.Marshal recursing 10 million
 // levels). Which check each test pins down, by deleting it from render.go:
 //   - the w.push cycle check in the Pointer case: TestAnyCyclicValuesAreCyclePlaceholders
-//     "pointer cycle through a struct" gets !DEPTH>32(*event_test.node) instead of !CYCLE;
+//     "pointer cycle through a struct" gets !DEPTH>32(*core_test.node) instead of !CYCLE;
 //   - the depth check in the Struct case: TestAnyTooDeepValuesAreDepthPlaceholders
 //     "structs nested by value 40 deep" renders as JSON;
 //   - w.charge(n) in the Map case: TestAnyTooBigValuesAreSizePlaceholders
@@ -145,13 +145,13 @@ func (panicsWithPanicError) MarshalJSON() ([]byte, error) { panic(panicError{}) 
 // want, flagged, KindString, and counted once.
 func requirePlaceholder(t *testing.T, v any, want string) {
 	t.Helper()
-	before := event.Placeholders()
-	f := event.Any("k", v)
+	before := core.Placeholders()
+	f := core.Any("k", v)
 	require.Equal(t, want, f.Str())
 	require.Equal(t, "k", f.Key)
-	require.Equal(t, event.KindString, f.Kind())
+	require.Equal(t, core.KindString, f.Kind())
 	require.True(t, f.Placeholder())
-	require.Equal(t, before+1, event.Placeholders(), "counted once")
+	require.Equal(t, before+1, core.Placeholders(), "counted once")
 }
 
 // nestedSlices returns []any{[]any{...}} with n slices in all.
@@ -201,11 +201,11 @@ func TestAnyCyclicValuesAreCyclePlaceholders(t *testing.T) {
 	}{
 		{"map containing itself", selfMap, "!CYCLE(map[string]interface {})"},
 		{"slice containing itself", selfSlice, "!CYCLE([]interface {})"},
-		{"pointer cycle through a struct", selfNode, "!CYCLE(*event_test.node)"},
-		{"cycle through an interface field", selfBox, "!CYCLE(*event_test.box)"},
-		{"cycle two levels deep", a, "!CYCLE(*event_test.pairA)"},
+		{"pointer cycle through a struct", selfNode, "!CYCLE(*core_test.node)"},
+		{"cycle through an interface field", selfBox, "!CYCLE(*core_test.box)"},
+		{"cycle two levels deep", a, "!CYCLE(*core_test.pairA)"},
 		{"cycle below a plain value", struct{ Meta map[string]any }{selfMap}, "!CYCLE(map[string]interface {})"},
-		{"pointer to itself", p, "!CYCLE(event_test.selfPtr)"},
+		{"pointer to itself", p, "!CYCLE(core_test.selfPtr)"},
 		{"interface pointing to itself", &iface, "!CYCLE(*interface {})"},
 		{"pointer-receiver marshaler in a map value is walked", map[string]ptrOpaque{"a": {M: selfMap}}, "!CYCLE(map[string]interface {})"},
 		{"cycle in a field promoted through an embedded pointer", embedsPointer{Inner: &Inner{M: selfMap}}, "!CYCLE(map[string]interface {})"},
@@ -232,19 +232,19 @@ func TestAnyTooDeepValuesAreDepthPlaceholders(t *testing.T) {
 		want string
 	}{
 		// Levels alternate pointer, struct; level 33 is a pointer.
-		{"10 million node linked list", func() any { return linkedList(10_000_000) }, "!DEPTH>32(*event_test.node)"},
-		{"17 node linked list", func() any { return linkedList(17) }, "!DEPTH>32(*event_test.node)"},
+		{"10 million node linked list", func() any { return linkedList(10_000_000) }, "!DEPTH>32(*core_test.node)"},
+		{"17 node linked list", func() any { return linkedList(17) }, "!DEPTH>32(*core_test.node)"},
 		{"slices nested 100 deep", func() any { return nestedSlices(100) }, "!DEPTH>32([]interface {})"},
 		{"slices nested 33 deep", func() any { return nestedSlices(33) }, "!DEPTH>32([]interface {})"},
 		{"maps nested 41 deep", func() any { return deepMap }, "!DEPTH>32(map[string]interface {})"},
-		{"100 pointers to pointers", func() any { return chain }, "!DEPTH>32(event_test.selfPtr)"},
+		{"100 pointers to pointers", func() any { return chain }, "!DEPTH>32(core_test.selfPtr)"},
 		{"structs nested by value 40 deep", func() any {
 			var v any = box{}
 			for range 39 {
 				v = box{V: v}
 			}
 			return v
-		}, "!DEPTH>32(event_test.box)"},
+		}, "!DEPTH>32(core_test.box)"},
 		{"arrays nested 33 deep", func() any {
 			return [1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1][1]int{}
 		}, "!DEPTH>32([1]int)"},
@@ -277,8 +277,8 @@ func TestAnyTooBigValuesAreSizePlaceholders(t *testing.T) {
 		{"map with a million entries", big, "!TOOBIG>10000(map[int]int)"},
 		{"slice of 10000 ints (10001 values)", make([]int, 10_000), "!TOOBIG>10000([]int)"},
 		{"array of 10000 bytes in a struct", struct{ B [10_000]byte }{}, "!TOOBIG>10000(struct { B [10000]uint8 })"},
-		{"shared pointers 15 levels deep", dag, "!TOOBIG>10000(*event_test.fork)"},
-		{"3334 structs of two ints (10003 values)", make([]twoInts, 3334), "!TOOBIG>10000([]event_test.twoInts)"},
+		{"shared pointers 15 levels deep", dag, "!TOOBIG>10000(*core_test.fork)"},
+		{"3334 structs of two ints (10003 values)", make([]twoInts, 3334), "!TOOBIG>10000([]core_test.twoInts)"},
 		{"slices of 200 slices of 50 ints", func() any {
 			s := make([][]int, 200)
 			for i := range s {
@@ -351,12 +351,12 @@ func TestAnyWithinTheLimitsRendersAsJSONMarshal(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			want, err := json.Marshal(c.v)
 			require.NoError(t, err)
-			before := event.Placeholders()
-			f := event.Any("k", c.v)
-			require.Equal(t, event.KindAny, f.Kind())
+			before := core.Placeholders()
+			f := core.Any("k", c.v)
+			require.Equal(t, core.KindAny, f.Kind())
 			require.Equal(t, string(want), f.Str())
 			require.False(t, f.Placeholder())
-			require.Equal(t, before, event.Placeholders(), "not counted")
+			require.Equal(t, before, core.Placeholders(), "not counted")
 		})
 	}
 }
@@ -372,13 +372,13 @@ func TestAnyUnrenderableValuesAreErrorAndPanicPlaceholders(t *testing.T) {
 		{"complex", complex(1, 2), "!ERROR: json: unsupported type: complex128"},
 		{"chan inside a struct", struct{ C chan int }{}, "!ERROR: json: unsupported type: chan int"},
 		{"NaN inside a map", map[string]float64{"x": math.NaN()}, "!ERROR: json: unsupported value: NaN"},
-		{"marshaler that fails", failingMarshaler{}, "!ERROR: json: error calling MarshalJSON for type event_test.failingMarshaler: no"},
+		{"marshaler that fails", failingMarshaler{}, "!ERROR: json: error calling MarshalJSON for type core_test.failingMarshaler: no"},
 		{"marshaler that panics", panicMarshaler{}, "!PANIC: marshal boom"},
 		{"marshaler that panics, nested", []any{panicMarshaler{}}, "!PANIC: marshal boom"},
 		{"marshaler that panics with a cyclic value", cyclicPanic{}, "!PANIC: (map[string]interface {})"},
 		{"marshaler that panics with an int", intPanic{}, "!PANIC: 42"},
 		{"marshaler that panics with a Stringer", stringerPanic{}, "!PANIC: told"},
-		{"marshaler that panics with a panicking error", panicsWithPanicError{}, "!PANIC: (event_test.panicError)"},
+		{"marshaler that panics with a panicking error", panicsWithPanicError{}, "!PANIC: (core_test.panicError)"},
 		{"text marshaler that fails", failingText{}, "!ERROR: no text"},
 		{"text marshaler that panics", panicText{}, "!PANIC: text boom"},
 		{"nil Stringer", (*stringer)(nil), "!PANIC: runtime error: invalid memory address or nil pointer dereference"},
@@ -388,23 +388,23 @@ func TestAnyUnrenderableValuesAreErrorAndPanicPlaceholders(t *testing.T) {
 }
 
 func TestNamedErrPanicIsAPlaceholderOfKindError(t *testing.T) {
-	before := event.Placeholders()
-	f := event.NamedErr("e", panicky{})
-	require.Equal(t, event.KindError, f.Kind(), "an error field stays one")
+	before := core.Placeholders()
+	f := core.NamedErr("e", panicky{})
+	require.Equal(t, core.KindError, f.Kind(), "an error field stays one")
 	require.Equal(t, "!PANIC: boom", f.Str())
 	require.True(t, f.Placeholder())
-	require.Equal(t, before+1, event.Placeholders())
+	require.Equal(t, before+1, core.Placeholders())
 
-	require.False(t, event.Err(errors.New("fine")).Placeholder())
-	require.False(t, event.String("s", "!CYCLE(x)").Placeholder(), "the flag, not the text, marks a placeholder")
-	require.True(t, event.Any("again", f).Placeholder(), "Any keeps a Field's flag")
+	require.False(t, core.Err(errors.New("fine")).Placeholder())
+	require.False(t, core.String("s", "!CYCLE(x)").Placeholder(), "the flag, not the text, marks a placeholder")
+	require.True(t, core.Any("again", f).Placeholder(), "Any keeps a Field's flag")
 }
 
 func TestFieldStays56Bytes(t *testing.T) {
 	if unsafe.Sizeof(uintptr(0)) != 8 {
 		t.Skip("64-bit platforms only")
 	}
-	require.Equal(t, uintptr(56), unsafe.Sizeof(event.Field{}))
+	require.Equal(t, uintptr(56), unsafe.Sizeof(core.Field{}))
 }
 
 func TestAnyIsSafeForConcurrentUse(t *testing.T) {
@@ -412,20 +412,20 @@ func TestAnyIsSafeForConcurrentUse(t *testing.T) {
 	selfMap := map[string]any{}
 	selfMap["self"] = selfMap
 	const goroutines, rounds = 8, 100
-	before := event.Placeholders()
+	before := core.Placeholders()
 	var wg sync.WaitGroup
 	for range goroutines {
 		wg.Go(func() {
 			for range rounds {
-				if f := event.Any("c", fresh{selfMap}); f.Str() != "!CYCLE(map[string]interface {})" {
+				if f := core.Any("c", fresh{selfMap}); f.Str() != "!CYCLE(map[string]interface {})" {
 					t.Errorf("got %q", f.Str())
 				}
-				if f := event.Any("ok", fresh{map[string]any{"a": 1}}); f.Str() != `{"M":{"a":1}}` {
+				if f := core.Any("ok", fresh{map[string]any{"a": 1}}); f.Str() != `{"M":{"a":1}}` {
 					t.Errorf("got %q", f.Str())
 				}
 			}
 		})
 	}
 	wg.Wait()
-	require.Equal(t, before+goroutines*rounds, event.Placeholders(), "one count per placeholder")
+	require.Equal(t, before+goroutines*rounds, core.Placeholders(), "one count per placeholder")
 }

@@ -1,4 +1,4 @@
-package event
+package core
 
 import (
 	"runtime"
@@ -14,7 +14,7 @@ const InlineFields = 10
 // An Event is filled once, by the goroutine that logs it, inside the ring
 // slot it claimed; after it is published it is read-only. Sinks receive
 // pointers to Events and must not retain them after Write returns (see
-// sinks.Sink).
+// core.Sink).
 type Event struct {
 	// Time is the wall-clock time of the call. The engine's own log calls
 	// read only the monotonic clock and leave Time for the pipeline to
