@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -81,6 +82,27 @@ func ParseLevel(s string) (Level, error) {
 	return 0, fmt.Errorf("core: unknown level %q", s)
 }
 
+// Level returns l as an slog.Level, so that a Level is an slog.Leveler (a
+// fixed level for slog.HandlerOptions.Level, say).
+func (l Level) Level() slog.Level { return slog.Level(l) }
+
+// MarshalText implements encoding.TextMarshaler with String's text, so
+// encoding/json, YAML and environment configuration write a Level as its
+// name ("INFO", "INFO+2"). encoding/json writes it as a JSON string.
+func (l Level) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler: it reads what
+// ParseLevel reads. On error *l is unchanged. As for slog.Level,
+// encoding/json reads a Level only from a JSON string ("4", not 4).
+func (l *Level) UnmarshalText(text []byte) error {
+	v, err := ParseLevel(string(text))
+	if err != nil {
+		return err
+	}
+	*l = v
+	return nil
+}
+
 // LevelVar is a level that can be changed while loggers read it. The zero
 // value is LevelInfo. Reads are one atomic load, so checking a LevelVar on
 // every log call costs one load and one branch.
@@ -96,3 +118,19 @@ func (v *LevelVar) Set(l Level) { v.v.Store(int64(l)) }
 
 // String implements fmt.Stringer.
 func (v *LevelVar) String() string { return "LevelVar(" + v.Level().String() + ")" }
+
+// MarshalText implements encoding.TextMarshaler with the current level's
+// text (Level.MarshalText).
+func (v *LevelVar) MarshalText() ([]byte, error) { return v.Level().MarshalText() }
+
+// UnmarshalText implements encoding.TextUnmarshaler: it reads what
+// ParseLevel reads and Sets the result. On error the level is unchanged.
+// Like Set, it is safe to call while loggers read v.
+func (v *LevelVar) UnmarshalText(text []byte) error {
+	l, err := ParseLevel(string(text))
+	if err != nil {
+		return err
+	}
+	v.Set(l)
+	return nil
+}
