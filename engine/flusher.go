@@ -55,6 +55,9 @@ type flusher struct {
 	limit int           // most batches this shard can have out at once
 	kick  chan struct{} // Flush and Shutdown wake the flusher early
 	wm    atomic.Int64  // the shard's watermark; math.MaxInt64 when done
+	// parked is set while the flusher sleeps without a timer (park); a
+	// sink writer that waits on this shard's watermark kicks it.
+	parked atomic.Bool
 	timer *time.Timer
 
 	// carried[i] is the highest watermark of a batch dropped for writer i
@@ -143,13 +146,20 @@ func (f *flusher) run() {
 	}
 }
 
-// sleep waits for work: a nudge from a producer that found the shard
-// full, a kick from Flush or Shutdown, or a timer that backs off from
-// 20µs to the flush interval while the shard stays idle. On Linux a Go
-// timer under about 1ms fires after about 1ms, so in practice the
-// shortest sleeps last a millisecond (the performance issue revisits
-// this).
+// sleep waits for work. While the shard has been idle for fewer than
+// parkAfter rounds, it sleeps on a timer that backs off from 20µs to the
+// flush interval (on Linux a Go timer under about 1ms fires after about
+// 1ms), waking early for a producer that found the shard full or a kick
+// from Flush, Shutdown or a sink writer. After that it parks: no timer at
+// all, woken by the first producer that publishes (ring.Queue.Park), by a
+// kick, or by a rare safety timer. A steady stream of events therefore
+// never pays a wake-up on the caller's path, and an idle engine costs
+// nothing.
 func (f *flusher) sleep(idle int) {
+	if idle >= parkAfter {
+		f.park()
+		return
+	}
 	d := f.e.cfg.flushEvery
 	if idle < 16 {
 		d = min(d, time.Duration(20_000<<idle)*time.Nanosecond)
@@ -161,6 +171,43 @@ func (f *flusher) sleep(idle int) {
 	case <-f.timer.C:
 	}
 	f.timer.Stop()
+}
+
+// parkAfter is how many idle rounds (each a timed sleep of up to the flush
+// interval) a flusher waits before it parks.
+const parkAfter = 4
+
+// parkSafety bounds a parked flusher's sleep: a wake-up is never lost by
+// design, and this makes sure of it at the cost of one wake-up a second.
+const parkSafety = time.Second
+
+// park sleeps until a producer publishes into the shard, a kick, or the
+// safety timer. A sink writer waiting on this shard's watermark kicks it
+// (sinkWriter.round); the parked flag and the writers' waiting flags form
+// a Dekker pair, so either the flusher sees a waiting writer and does not
+// park, or the writer sees it parked and kicks it.
+func (f *flusher) park() {
+	q := f.e.q
+	if !q.Park(f.shard) {
+		return // entries are waiting
+	}
+	f.parked.Store(true)
+	for _, w := range f.e.writers {
+		if w.waitingForWatermark.Load() {
+			f.parked.Store(false)
+			q.Unpark(f.shard)
+			return
+		}
+	}
+	f.timer.Reset(parkSafety)
+	select {
+	case <-q.Notify(f.shard):
+	case <-f.kick:
+	case <-f.timer.C:
+	}
+	f.timer.Stop()
+	f.parked.Store(false)
+	q.Unpark(f.shard)
 }
 
 // round drains what is published into the batch being filled, and pushes

@@ -10,7 +10,7 @@ import (
 )
 
 // Logger logs events into its engine. A Logger is immutable and safe for
-// concurrent use; With, WithGroup, Named and WithOverflow return new
+// concurrent use; With, WithGroup, Named and WithPolicy return new
 // loggers that share the engine.
 //
 // A call below the engine's level costs one atomic load and one branch,
@@ -125,17 +125,29 @@ func (l *Logger) Named(name string) *Logger {
 	return &c
 }
 
-// WithOverflow returns a logger whose calls use policy p when their shard
-// is full, whatever the engine's per-level policy says: a per-call-site
-// choice.
-func (l *Logger) WithOverflow(p ring.Policy) *Logger {
+// WithPolicy returns a logger whose calls use overflow policy p when their
+// shard is full, whatever the engine's per-level policy (WithOverflow,
+// WithOverflowAt) says: a per-call-site choice. The last WithPolicy wins.
+func (l *Logger) WithPolicy(p ring.Policy) *Logger {
 	c := *l
 	c.policy = int8(p)
 	return &c
 }
 
-// Engine returns the logger's engine.
+// Engine returns the logger's engine, for Flush, Shutdown and Stats.
 func (l *Logger) Engine() *Engine { return l.e }
+
+// Sync delivers what was logged before the call: it waits until every such
+// event is written (or counted as dropped or failed) and every sink is
+// flushed, for at most the sync timeout (WithSyncTimeout, default 5s). It
+// is zap's idiom (defer logger.Sync() in main) and a bounded Engine.Flush;
+// after Shutdown it returns ErrClosed. It does not stop the engine: call
+// Shutdown for that.
+func (l *Logger) Sync() error {
+	ctx, cancel := context.WithTimeout(context.Background(), l.e.cfg.syncWait)
+	defer cancel()
+	return l.e.Flush(ctx)
+}
 
 // emit captures and queues one enabled event. skip counts extra frames
 // between the user's call and emit's caller.
@@ -188,13 +200,8 @@ func (l *Logger) enqueue(ctx context.Context, lvl Level, msg string, fields []Fi
 		policy = e.policyFor(lvl)
 	}
 	class := e.classes.of(lvl)
-	var shard int
-	if e.lf != nil {
-		shard = e.lf.Pick()
-	} else {
-		shard = e.mq.Pick()
-	}
-	counters := e.counters[shard]
+	// counters is set once the shard is picked, before fill can run.
+	var counters *shardCounters
 	fill := func(ev *core.Event) {
 		// One clock read, after the claim: Mono orders the event, and the
 		// wall time is derived from it later (clock.go), unless the caller
@@ -221,10 +228,17 @@ func (l *Logger) enqueue(ctx context.Context, lvl Level, msg string, fields []Fi
 	if e.cfg.ctxBoundsWait {
 		waitCtx = ctx
 	}
+	// One branch chooses the queue; each arm calls its concrete type, so
+	// the fill closure stays on the stack (an interface call would make it
+	// escape) and the default queue pays one predicted branch.
 	var res ring.Result
-	if e.lf != nil {
-		res = e.lf.EnqueueShard(waitCtx, shard, policy, fill)
+	if q := e.lf; q != nil {
+		shard := q.Pick()
+		counters = e.counters[shard]
+		res = q.EnqueueShard(waitCtx, shard, policy, fill)
 	} else {
+		shard := e.mq.Pick()
+		counters = e.counters[shard]
 		res = e.mq.EnqueueShard(waitCtx, shard, policy, fill)
 	}
 	if res.Status != ring.Accepted {

@@ -127,6 +127,7 @@ type config struct {
 	extractors []ContextExtractor
 	name       string
 	fatalWait  time.Duration
+	syncWait   time.Duration
 	exit       func(code int)
 	pinThreads bool
 	affinity   bool
@@ -145,8 +146,8 @@ func defaultConfig() config {
 		flushEvery: 2 * time.Millisecond,
 		lagFor:     20 * time.Millisecond,
 		fatalWait:  5 * time.Second,
+		syncWait:   5 * time.Second,
 		exit:       os.Exit,
-		pinThreads: true,
 	}
 }
 
@@ -334,6 +335,9 @@ func WithName(name string) Option { return optionFunc(func(c *config) { c.name =
 // be written before the process exits. Default 5s.
 func WithFatalTimeout(d time.Duration) Option { return optionFunc(func(c *config) { c.fatalWait = d }) }
 
+// WithSyncTimeout bounds how long Logger.Sync waits. Default 5s.
+func WithSyncTimeout(d time.Duration) Option { return optionFunc(func(c *config) { c.syncWait = d }) }
+
 // WithExitFunc replaces os.Exit for Fatal (tests, or a supervisor hook).
 func WithExitFunc(f func(code int)) Option {
 	return optionFunc(func(c *config) {
@@ -347,7 +351,10 @@ func WithExitFunc(f func(code int)) Option {
 
 // WithPinnedFlushers locks each flusher goroutine to its OS thread
 // (runtime.LockOSThread), so a busy flusher keeps its thread's caches.
-// Default true. See docs/bench/engine.md for the measured effect.
+// Default false: a locked thread forces a thread handoff on most
+// goroutine switches, which an independent profile found costly on small
+// machines, and nothing the user did not ask for should hold OS threads.
+// An opt-in to measure (BenchmarkPinnedFlushers).
 func WithPinnedFlushers(on bool) Option { return optionFunc(func(c *config) { c.pinThreads = on }) }
 
 // WithFlusherAffinity additionally binds each pinned flusher's thread to
@@ -415,6 +422,9 @@ func (c *config) validate() error {
 	}
 	if c.fatalWait <= 0 {
 		return fmt.Errorf("engine: WithFatalTimeout: must be > 0, got %v", c.fatalWait)
+	}
+	if c.syncWait <= 0 {
+		return fmt.Errorf("engine: WithSyncTimeout: must be > 0, got %v", c.syncWait)
 	}
 	return nil
 }

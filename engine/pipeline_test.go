@@ -293,7 +293,7 @@ func TestPerCallSitePolicy(t *testing.T) {
 	flush(t, e)
 	st := e.Stats().Sinks[0]
 	require.Equal(t, uint64(50), st.Written, "errors block rather than drop: %+v", st)
-	strict := e.Logger().WithOverflow(policies[1])
+	strict := e.Logger().WithPolicy(policies[1])
 	for range 50 {
 		strict.Error("may be dropped")
 	}

@@ -121,6 +121,10 @@ func NewHandler(l *Logger, opts *HandlerOptions) *Handler {
 // fields and groups of its WithAttrs and WithGroup calls.
 func (h *Handler) Logger() *Logger { return h.l }
 
+// Engine returns the handler's engine, so a program that installed the
+// handler with slog.SetDefault can still Flush and Shutdown it.
+func (h *Handler) Engine() *Engine { return h.l.e }
+
 // Enabled reports whether a record at level lvl would be logged: one
 // comparison with HandlerOptions.Level, or with the engine's level.
 func (h *Handler) Enabled(_ context.Context, lvl slog.Level) bool {

@@ -129,9 +129,14 @@ func (w *sinkWriter) run() {
 	}
 }
 
-// sleep waits for a batch, a watermark, a flush request or the timer.
+// sleep waits for a batch, a watermark, a flush request, or a safety
+// timer. Flushers signal wake whenever they push a batch, and when a
+// watermark moves while this writer waits for one (waitingForWatermark,
+// a Dekker pair checked in round), so the timer only guards against a
+// missed signal: at writerSafety it costs an idle engine one wake-up a
+// second per sink.
 func (w *sinkWriter) sleep() {
-	w.timer.Reset(w.e.cfg.flushEvery)
+	w.timer.Reset(writerSafety)
 	select {
 	case <-w.wake:
 	case r := <-w.flushes:
@@ -140,6 +145,9 @@ func (w *sinkWriter) sleep() {
 	}
 	w.timer.Stop()
 }
+
+// writerSafety bounds a writer's sleep (see sleep).
+const writerSafety = time.Second
 
 // collect takes batches from every shard's lane and returns the bound
 // below which every event of every shard is in hand, and whether every
@@ -260,8 +268,32 @@ func (w *sinkWriter) round() (progress, done bool) {
 				return true, false
 			}
 		}
+		// A parked flusher publishes no watermark until something wakes
+		// it: kick those whose bound holds our events back (Dekker with
+		// flusher.park: we stored our flag, now we load theirs). Only
+		// those, so a busy shard's long epoch does not set an idle one
+		// and this writer chasing each other.
+		target := w.flushWant()
+		if next != math.MaxInt64 {
+			target = max(target, next)
+		}
+		for s, f := range w.e.flushers {
+			if w.bound[s] <= target && f.parked.Load() {
+				signal(f.kick)
+			}
+		}
 	}
 	return len(w.entries) > 0, done && len(w.entries) == 0 && next == math.MaxInt64
+}
+
+// flushWant is the highest upTo among pending flush requests (each needs
+// the frontier past it), or math.MinInt64 when there are none.
+func (w *sinkWriter) flushWant() int64 {
+	want := int64(math.MinInt64)
+	for _, r := range w.pending {
+		want = max(want, r.upTo)
+	}
+	return want
 }
 
 // retire marks c's batch as fully emitted: it is released after the

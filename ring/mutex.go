@@ -45,6 +45,7 @@ type mutexShard[T any] struct {
 	onEvict  func(int, *T)
 	timeout  time.Duration
 	waiters  atomic.Int32
+	parked   atomic.Bool // as in Ring's shard
 	space    chan struct{}
 	wake     chan struct{}
 	_        pad
@@ -151,6 +152,9 @@ func (m *Mutex[T]) EnqueueShard(ctx context.Context, shard int, p Policy, fill f
 		s.tail++
 		room := s.tail-s.head < uint64(len(s.buf))
 		s.mu.Unlock()
+		if s.parked.Load() && s.parked.CompareAndSwap(true, false) {
+			signal(s.wake)
+		}
 		if waited && room && s.waiters.Load() > 0 {
 			signal(s.space) // pass the wake-up on, as Ring does
 		}
@@ -215,6 +219,24 @@ func (m *Mutex[T]) Consumed(shard int) uint64 {
 
 // Notify implements Queue.
 func (m *Mutex[T]) Notify(shard int) <-chan struct{} { return m.shards[shard].wake }
+
+// Park implements Queue. The flag is stored before the emptiness check
+// under the lock, and producers load it after their unlock, so no wake-up
+// is lost.
+func (m *Mutex[T]) Park(shard int) bool {
+	s := &m.shards[shard]
+	s.parked.Store(true)
+	s.mu.Lock()
+	empty := s.tail == s.head
+	s.mu.Unlock()
+	if !empty {
+		s.parked.Store(false)
+	}
+	return empty
+}
+
+// Unpark implements Queue.
+func (m *Mutex[T]) Unpark(shard int) { m.shards[shard].parked.Store(false) }
 
 // Stats implements Queue.
 func (m *Mutex[T]) Stats(shard int) Stats {

@@ -144,8 +144,18 @@ type Queue[T any] interface {
 	Consumed(shard int) uint64
 	// Notify returns a channel that receives a value when a producer
 	// finds shard full, so a consumer that sleeps between drains can wake
-	// early instead of letting entries be dropped.
+	// early instead of letting entries be dropped, and when a producer
+	// publishes into a parked shard (see Park).
 	Notify(shard int) <-chan struct{}
+	// Park tells the queue that shard's consumer is about to sleep on
+	// Notify with no timer. It returns false, and does not park, when
+	// entries are already waiting: the consumer must drain instead. While
+	// the shard is parked, the first producer to publish into it signals
+	// Notify and unparks it, so the consumer sleeps for as long as the
+	// shard stays empty, at no cost to anyone. Only the shard's consumer
+	// calls Park and Unpark; Unpark after waking for another reason.
+	Park(shard int) bool
+	Unpark(shard int)
 	// Stats returns the counters of shard.
 	Stats(shard int) Stats
 	// Shards is the number of shards; Capacity the slots per shard.

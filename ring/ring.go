@@ -83,6 +83,12 @@ func (r *Ring[T]) Consumed(shard int) uint64 { return r.shards[shard].head.Load(
 // Notify implements Queue.
 func (r *Ring[T]) Notify(shard int) <-chan struct{} { return r.shards[shard].wake }
 
+// Park implements Queue.
+func (r *Ring[T]) Park(shard int) bool { return r.shards[shard].park() }
+
+// Unpark implements Queue.
+func (r *Ring[T]) Unpark(shard int) { r.shards[shard].parked.Store(false) }
+
 // Stats implements Queue.
 func (r *Ring[T]) Stats(shard int) Stats { return r.shards[shard].stats() }
 

@@ -105,8 +105,14 @@ type shard[T any] struct {
 	onEvict func(int, *T)
 	timeout time.Duration // Config.BlockTimeout
 	space   chan struct{} // a waiting Block producer's wake-up (cap 1)
-	wake    chan struct{} // the consumer's wake-up when full (cap 1)
-	_       pad
+	wake    chan struct{} // the consumer's wake-up: full, or published while parked (cap 1)
+	// parked is set by the consumer before it sleeps without a timer
+	// (Park) and cleared by the first producer that publishes after it.
+	// Producers load it after every publish; it is written only when the
+	// consumer parks or is woken, so under load this line stays shared in
+	// every producer's cache and the load costs next to nothing.
+	parked atomic.Bool
+	_      pad
 
 	tail atomic.Uint64 // next position to claim; CASed by producers
 	_    pad
@@ -179,6 +185,7 @@ func (s *shard[T]) enqueue(ctx context.Context, p Policy, fill func(*T), closed 
 			}
 			fill(&sl.val)
 			sl.seq.Store(seqPublished(pos, p == Block))
+			s.wakeParked()
 			if waited {
 				s.passBaton(pos + 1)
 			}
@@ -371,6 +378,29 @@ func (s *shard[T]) stats() Stats {
 // nudge wakes a sleeping consumer: the shard is full, so draining now
 // saves entries from being dropped.
 func (s *shard[T]) nudge() { signal(s.wake) }
+
+// wakeParked wakes a parked consumer after a publish. No wake-up is lost
+// (Dekker, on sequentially consistent atomics): the producer publishes,
+// then loads parked; the consumer stores parked, then loads tail (park).
+// Either the consumer sees the claim and does not sleep, or the producer
+// sees it parked and signals.
+func (s *shard[T]) wakeParked() {
+	if s.parked.Load() && s.parked.CompareAndSwap(true, false) {
+		signal(s.wake)
+	}
+}
+
+// park marks the consumer parked unless entries are waiting (claimed,
+// published or not); it reports whether the consumer may now sleep on
+// wake.
+func (s *shard[T]) park() bool {
+	s.parked.Store(true)
+	if s.tail.Load() != s.head.Load() {
+		s.parked.Store(false)
+		return false
+	}
+	return true
+}
 
 // waitForSpace parks a Block producer until the consumer frees a slot, the
 // context ends, or the queue closes. pos is the position the producer found

@@ -1,0 +1,32 @@
+package shardlog
+
+import (
+	"github.com/shardlog/shardlog/engine"
+)
+
+// Engine owns the queue, the flushers and the sink writers; see
+// engine.Engine. End it with Shutdown.
+type Engine = engine.Engine
+
+// Logger logs into an engine; see engine.Logger.
+type Logger = engine.Logger
+
+// Option configures an engine; see engine.Option.
+type Option = engine.Option
+
+// Report, SinkStats and Drops are the engine's accounting (Engine.Stats,
+// Engine.Shutdown); Reason names why an event was dropped.
+type (
+	Report    = engine.Report
+	SinkStats = engine.SinkStats
+	Drops     = engine.Drops
+	Reason    = engine.Reason
+)
+
+// ErrClosed is returned by Flush, Sync and the slog handler after Shutdown.
+var ErrClosed = engine.ErrClosed
+
+// New builds an engine from opts and starts it. Invalid options are
+// refused with an error naming the option; New never panics on bad
+// configuration. At least one sink is required (WithSink).
+func New(opts ...Option) (*Engine, error) { return engine.New(opts...) }

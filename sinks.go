@@ -1,0 +1,39 @@
+package shardlog
+
+import (
+	"io"
+
+	"github.com/shardlog/shardlog/core"
+	"github.com/shardlog/shardlog/sinks"
+	"github.com/shardlog/shardlog/sinks/format"
+)
+
+// The core sinks and encodings, for a basic setup; see packages sinks and
+// sinks/format.
+type (
+	// FileOptions configures NewFile: path, encoder, rotation.
+	FileOptions = sinks.FileOptions
+	// ConsoleOptions configures NewConsole.
+	ConsoleOptions = sinks.ConsoleOptions
+	// JSON encodes one JSON object per line (the file sink's default).
+	JSON = format.JSON
+	// Text encodes logfmt, one line per event (the console's default).
+	Text = format.Text
+)
+
+// NewFile returns a sink that appends to a file, with optional rotation.
+func NewFile(opts FileOptions) (*sinks.File, error) { return sinks.NewFile(opts) }
+
+// NewConsole returns a sink that writes to stderr (or opts.Out).
+func NewConsole(opts ConsoleOptions) (*sinks.Writer, error) { return sinks.NewConsole(opts) }
+
+// NewWriter returns a sink that writes events encoded by enc to w.
+func NewWriter(w io.Writer, enc core.Encoder) (*sinks.Writer, error) { return sinks.NewWriter(w, enc) }
+
+// Keys names the entries an encoder writes before an event's fields; an
+// empty name leaves its entry out. See format.Keys.
+type Keys = format.Keys
+
+// DefaultKeys returns slog's "time", "level" and "msg", and "logger" and
+// "caller".
+func DefaultKeys() Keys { return format.DefaultKeys() }
