@@ -15,7 +15,6 @@ import (
 	"github.com/shardlog/shardlog"
 )
 
-
 func noTime() shardlog.Keys {
 	k := shardlog.DefaultKeys()
 	k.Time = ""

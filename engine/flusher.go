@@ -58,7 +58,7 @@ type flusher struct {
 	// parked is set while the flusher sleeps without a timer (park); a
 	// sink writer that waits on this shard's watermark kicks it.
 	parked atomic.Bool
-	timer *time.Timer
+	timer  *time.Timer
 
 	// carried[i] is the highest watermark of a batch dropped for writer i
 	// and not yet handed to it on a later lane entry (flusher-private).
