@@ -28,3 +28,14 @@ const (
 	LockFree   = engine.LockFree
 	MutexQueue = engine.MutexQueue
 )
+
+// ParsePolicy reads a policy as Policy.String writes it ("drop-oldest",
+// "drop-newest", "block").
+func ParsePolicy(s string) (Policy, error) { return ring.ParsePolicy(s) }
+
+// ParseQueueKind reads "lockfree" or "mutex".
+func ParseQueueKind(s string) (QueueKind, error) { return engine.ParseQueueKind(s) }
+
+// DefaultCapacity is the number of slots per shard unless WithCapacity
+// says otherwise.
+const DefaultCapacity = ring.DefaultCapacity

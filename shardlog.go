@@ -30,3 +30,6 @@ var ErrClosed = engine.ErrClosed
 // refused with an error naming the option; New never panics on bad
 // configuration. At least one sink is required (WithSink).
 func New(opts ...Option) (*Engine, error) { return engine.New(opts...) }
+
+// Reasons returns every drop reason, in order (for reports and metrics).
+func Reasons() []Reason { return engine.Reasons() }

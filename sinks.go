@@ -19,16 +19,19 @@ type (
 	JSON = format.JSON
 	// Text encodes logfmt, one line per event (the console's default).
 	Text = format.Text
+	// File is the file sink; Writer the io.Writer and console sink.
+	File   = sinks.File
+	Writer = sinks.Writer
 )
 
 // NewFile returns a sink that appends to a file, with optional rotation.
-func NewFile(opts FileOptions) (*sinks.File, error) { return sinks.NewFile(opts) }
+func NewFile(opts FileOptions) (*File, error) { return sinks.NewFile(opts) }
 
 // NewConsole returns a sink that writes to stderr (or opts.Out).
-func NewConsole(opts ConsoleOptions) (*sinks.Writer, error) { return sinks.NewConsole(opts) }
+func NewConsole(opts ConsoleOptions) (*Writer, error) { return sinks.NewConsole(opts) }
 
 // NewWriter returns a sink that writes events encoded by enc to w.
-func NewWriter(w io.Writer, enc core.Encoder) (*sinks.Writer, error) { return sinks.NewWriter(w, enc) }
+func NewWriter(w io.Writer, enc core.Encoder) (*Writer, error) { return sinks.NewWriter(w, enc) }
 
 // Keys names the entries an encoder writes before an event's fields; an
 // empty name leaves its entry out. See format.Keys.

@@ -32,11 +32,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/core"
-	"github.com/shardlog/shardlog/engine"
-	"github.com/shardlog/shardlog/ring"
-	"github.com/shardlog/shardlog/sinks"
-	"github.com/shardlog/shardlog/sinks/format"
 )
 
 // Limits on flag values.
@@ -63,8 +60,8 @@ type config struct {
 	goroutines    int
 	rate          int // events/s over all goroutines; 0: closed loop
 	duration      time.Duration
-	queue         engine.QueueKind
-	policy        ring.Policy
+	queue         shardlog.QueueKind
+	policy        shardlog.Policy
 	sink          string // file, console, both or discard
 	dir           string
 	consoleFormat string // text or json
@@ -90,14 +87,14 @@ func parseFlags(args []string, help io.Writer) (config, error) {
 	fs.IntVar(&c.goroutines, "goroutines", 8, fmt.Sprintf("logging goroutines, 1..%d", maxGoroutines))
 	fs.IntVar(&c.rate, "rate", 200000, "target events/s over all goroutines, on a fixed schedule; 0 logs as fast as possible (closed loop)")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long to generate load")
-	fs.StringVar(&queue, "queue", engine.LockFree.String(), "queue: lockfree or mutex")
-	fs.StringVar(&policy, "policy", ring.DropOldest.String(), "overflow policy: drop-oldest, drop-newest or block")
+	fs.StringVar(&queue, "queue", shardlog.LockFree.String(), "queue: lockfree or mutex")
+	fs.StringVar(&policy, "policy", shardlog.DropOldest.String(), "overflow policy: drop-oldest, drop-newest or block")
 	fs.StringVar(&c.sink, "sink", "file", "sinks: file, console (standard error), both, or discard (counts, writes nothing)")
 	fs.StringVar(&c.dir, "dir", "./logs", "directory of the file sink's "+logFileName+" (JSON lines, rotated at 64 MiB, 3 backups)")
 	fs.StringVar(&c.consoleFormat, "console-format", "text", "console sink format: text or json")
 	fs.IntVar(&c.fields, "fields", 5, fmt.Sprintf("fields per event, 1..%d", maxFields))
 	fs.IntVar(&c.shards, "shards", 0, "queue shards, a power of two; 0: GOMAXPROCS rounded up to a power of two")
-	fs.IntVar(&c.capacity, "capacity", 0, fmt.Sprintf("slots per shard, a power of two >= 2; 0: %d", ring.DefaultCapacity))
+	fs.IntVar(&c.capacity, "capacity", 0, fmt.Sprintf("slots per shard, a power of two >= 2; 0: %d", shardlog.DefaultCapacity))
 	fs.DurationVar(&c.progress, "progress", time.Second, "progress line interval; 0 disables it")
 	fs.BoolVar(&c.jsonReport, "json", false, "print the final report as JSON")
 
@@ -119,10 +116,10 @@ func parseFlags(args []string, help io.Writer) (config, error) {
 		return bad("unexpected argument %q (flags only)", fs.Arg(0))
 	}
 	var err error
-	if c.queue, err = engine.ParseQueueKind(queue); err != nil {
+	if c.queue, err = shardlog.ParseQueueKind(queue); err != nil {
 		return bad("-queue: %v", err)
 	}
-	if c.policy, err = ring.ParsePolicy(policy); err != nil {
+	if c.policy, err = shardlog.ParsePolicy(policy); err != nil {
 		return bad("-policy: %v", err)
 	}
 	switch {
@@ -152,7 +149,7 @@ func parseFlags(args []string, help io.Writer) (config, error) {
 
 // pipeline is an engine and the sinks it was built with.
 type pipeline struct {
-	eng     *engine.Engine
+	eng     *shardlog.Engine
 	discard *discardSink // nil unless -sink discard
 }
 
@@ -161,19 +158,19 @@ type pipeline struct {
 // returned as the sinks and the engine word them.
 func build(c config, console io.Writer) (*pipeline, error) {
 	p := &pipeline{}
-	opts := []engine.Option{
-		engine.WithQueue(c.queue),
-		engine.WithOverflow(c.policy),
+	opts := []shardlog.Option{
+		shardlog.WithQueue(c.queue),
+		shardlog.WithOverflow(c.policy),
 	}
 	if c.shards > 0 {
-		opts = append(opts, engine.WithShards(c.shards))
+		opts = append(opts, shardlog.WithShards(c.shards))
 	}
 	if c.capacity > 0 {
-		opts = append(opts, engine.WithCapacity(c.capacity))
+		opts = append(opts, shardlog.WithCapacity(c.capacity))
 	}
-	var file *sinks.File
+	var file *shardlog.File
 	if c.usesFile() {
-		f, err := sinks.NewFile(sinks.FileOptions{
+		f, err := shardlog.NewFile(shardlog.FileOptions{
 			Path:       c.logPath(),
 			MaxSizeMB:  logMaxSizeMB,
 			MaxBackups: logMaxBackups,
@@ -182,24 +179,24 @@ func build(c config, console io.Writer) (*pipeline, error) {
 			return nil, err
 		}
 		file = f
-		opts = append(opts, engine.WithSink(f, engine.SinkName("file")))
+		opts = append(opts, shardlog.WithSink(f, shardlog.SinkName("file")))
 	}
 	if c.usesConsole() {
-		var enc core.Encoder = format.Text{}
+		var enc core.Encoder = shardlog.Text{}
 		if c.consoleFormat == "json" {
-			enc = format.JSON{}
+			enc = shardlog.JSON{}
 		}
-		s, err := sinks.NewConsole(sinks.ConsoleOptions{Out: console, Encoder: enc})
+		s, err := shardlog.NewConsole(shardlog.ConsoleOptions{Out: console, Encoder: enc})
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, engine.WithSink(s, engine.SinkName("console")))
+		opts = append(opts, shardlog.WithSink(s, shardlog.SinkName("console")))
 	}
 	if c.sink == "discard" {
 		p.discard = &discardSink{}
-		opts = append(opts, engine.WithSink(p.discard, engine.SinkName("discard")))
+		opts = append(opts, shardlog.WithSink(p.discard, shardlog.SinkName("discard")))
 	}
-	eng, err := engine.New(opts...)
+	eng, err := shardlog.New(opts...)
 	if err != nil {
 		if file != nil {
 			_ = file.Close(context.Background())
@@ -271,7 +268,7 @@ func (c config) capacityOrDefault() int {
 	if c.capacity > 0 {
 		return c.capacity
 	}
-	return ring.DefaultCapacity
+	return shardlog.DefaultCapacity
 }
 
 // runLoad generates the load of c through p, with progress lines on

@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/shardlog/shardlog/engine"
+	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/hist"
 )
 
@@ -29,7 +29,7 @@ import (
 type progress struct {
 	out   io.Writer
 	tty   bool
-	eng   *engine.Engine
+	eng   *shardlog.Engine
 	load  *workload
 	start time.Time
 
@@ -39,7 +39,7 @@ type progress struct {
 	width       int      // of the longest line written, for overwriting
 }
 
-func newProgress(out io.Writer, tty bool, eng *engine.Engine, load *workload, start time.Time) *progress {
+func newProgress(out io.Writer, tty bool, eng *shardlog.Engine, load *workload, start time.Time) *progress {
 	return &progress{out: out, tty: tty, eng: eng, load: load, start: start, prevAt: start}
 }
 
@@ -146,7 +146,7 @@ type reportConfig struct {
 
 // sinkResult is one sink's accounting and its delivered throughput.
 type sinkResult struct {
-	engine.SinkStats
+	shardlog.SinkStats
 	// Delivered is Written per second of wall time; BytesPerSecond the
 	// same for the encoded bytes.
 	Delivered      float64 `json:"delivered_per_s"`
@@ -155,7 +155,7 @@ type sinkResult struct {
 
 // newResult assembles the report and checks the accounting. discarded is
 // the discard sink's own count of events, or -1 without one.
-func newResult(c config, eng *engine.Engine, w *workload, rep engine.Report, shutdownErr error, generate, wall time.Duration, discarded int64) *result {
+func newResult(c config, eng *shardlog.Engine, w *workload, rep shardlog.Report, shutdownErr error, generate, wall time.Duration, discarded int64) *result {
 	r := &result{
 		Config: reportConfig{
 			Goroutines: c.goroutines,
@@ -326,9 +326,9 @@ func unsentNote(n uint64) string {
 }
 
 // dropReasons lists the non-zero drop counts by reason.
-func dropReasons(d engine.Drops) string {
+func dropReasons(d shardlog.Drops) string {
 	var parts []string
-	for _, r := range engine.Reasons() {
+	for _, r := range shardlog.Reasons() {
 		if n := d.Count(r); n > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", r, n))
 		}

@@ -11,16 +11,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/shardlog/shardlog/engine"
+	"github.com/shardlog/shardlog"
 )
 
 func TestCheckReportsEachMismatch(t *testing.T) {
 	r := &result{
 		Attempted: 100,
 		Sinks: []sinkResult{
-			{SinkStats: engine.SinkStats{Name: "file", Accepted: 100, Written: 90, Dropped: engine.Drops{QueueFullOldest: 5}}},
-			{SinkStats: engine.SinkStats{Name: "console", Accepted: 99, Written: 99}},
-			{SinkStats: engine.SinkStats{Name: "discard", Accepted: 100, Written: 100}},
+			{SinkStats: shardlog.SinkStats{Name: "file", Accepted: 100, Written: 90, Dropped: shardlog.Drops{QueueFullOldest: 5}}},
+			{SinkStats: shardlog.SinkStats{Name: "console", Accepted: 99, Written: 99}},
+			{SinkStats: shardlog.SinkStats{Name: "discard", Accepted: 100, Written: 100}},
 		},
 	}
 	bad := r.check(true, 98)
@@ -39,16 +39,16 @@ func TestCheckReportsEachMismatch(t *testing.T) {
 func TestCheckPendingAfterShutdown(t *testing.T) {
 	r := &result{
 		Attempted: 10,
-		Sinks:     []sinkResult{{SinkStats: engine.SinkStats{Name: "file", Accepted: 10, Written: 7, Pending: 3}}},
+		Sinks:     []sinkResult{{SinkStats: shardlog.SinkStats{Name: "file", Accepted: 10, Written: 7, Pending: 3}}},
 	}
 	assert.Empty(t, r.check(false, -1), "a shutdown cut short may leave events pending")
 	assert.Len(t, r.check(true, -1), 1)
 }
 
 func TestDropReasonsListsNonZeroReasons(t *testing.T) {
-	assert.Equal(t, "", dropReasons(engine.Drops{}))
+	assert.Equal(t, "", dropReasons(shardlog.Drops{}))
 	assert.Equal(t, "queue-full-oldest 3, shutdown 1",
-		dropReasons(engine.Drops{QueueFullOldest: 3, Shutdown: 1}))
+		dropReasons(shardlog.Drops{QueueFullOldest: 3, Shutdown: 1}))
 }
 
 func TestFmtNs(t *testing.T) {

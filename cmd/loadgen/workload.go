@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/shardlog/shardlog/engine"
+	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/hist"
 )
 
@@ -27,21 +27,23 @@ var (
 
 // fieldMakers make an event's fields, in order, from the hash h of its
 // number; -fields n uses the first n.
-var fieldMakers = [...]func(h uint64) engine.Field{
-	func(h uint64) engine.Field { return engine.String("method", methods[h%uint64(len(methods))]) },
-	func(h uint64) engine.Field { return engine.String("path", paths[(h>>4)%uint64(len(paths))]) },
-	func(h uint64) engine.Field { return engine.Int("status", statuses[(h>>8)%uint64(len(statuses))]) },
-	func(h uint64) engine.Field { return engine.Float64("latency_ms", float64((h>>12)%50000)/100) },
-	func(h uint64) engine.Field { return engine.Int64("user_id", int64(100000+(h>>28)%900000)) },
-	func(h uint64) engine.Field { return engine.Int("bytes", int((h>>20)%65536)) },
-	func(h uint64) engine.Field { return engine.String("trace_id", traceIDs[(h>>48)%uint64(len(traceIDs))]) },
-	func(h uint64) engine.Field {
-		return engine.String("remote_addr", remoteAddrs[(h>>56)%uint64(len(remoteAddrs))])
+var fieldMakers = [...]func(h uint64) shardlog.Field{
+	func(h uint64) shardlog.Field { return shardlog.String("method", methods[h%uint64(len(methods))]) },
+	func(h uint64) shardlog.Field { return shardlog.String("path", paths[(h>>4)%uint64(len(paths))]) },
+	func(h uint64) shardlog.Field { return shardlog.Int("status", statuses[(h>>8)%uint64(len(statuses))]) },
+	func(h uint64) shardlog.Field { return shardlog.Float64("latency_ms", float64((h>>12)%50000)/100) },
+	func(h uint64) shardlog.Field { return shardlog.Int64("user_id", int64(100000+(h>>28)%900000)) },
+	func(h uint64) shardlog.Field { return shardlog.Int("bytes", int((h>>20)%65536)) },
+	func(h uint64) shardlog.Field {
+		return shardlog.String("trace_id", traceIDs[(h>>48)%uint64(len(traceIDs))])
 	},
-	func(h uint64) engine.Field {
-		return engine.String("user_agent", userAgents[(h>>59)%uint64(len(userAgents))])
+	func(h uint64) shardlog.Field {
+		return shardlog.String("remote_addr", remoteAddrs[(h>>56)%uint64(len(remoteAddrs))])
 	},
-	func(h uint64) engine.Field { return engine.Bool("cache_hit", h>>63 == 1) },
+	func(h uint64) shardlog.Field {
+		return shardlog.String("user_agent", userAgents[(h>>59)%uint64(len(userAgents))])
+	},
+	func(h uint64) shardlog.Field { return shardlog.Bool("cache_hit", h>>63 == 1) },
 }
 
 func makeTraceIDs(n int) []string {
@@ -63,14 +65,14 @@ func mix(x uint64) uint64 {
 
 // levelOf gives the level and message of a goroutine's n-th event
 // (n from 1): every 10000th is an error, every other 1000th a warning.
-func levelOf(n uint64) (engine.Level, string) {
+func levelOf(n uint64) (shardlog.Level, string) {
 	switch {
 	case n%10000 == 0:
-		return engine.LevelError, "request failed"
+		return shardlog.LevelError, "request failed"
 	case n%1000 == 0:
-		return engine.LevelWarn, "slow request"
+		return shardlog.LevelWarn, "slow request"
 	}
-	return engine.LevelInfo, "request handled"
+	return shardlog.LevelInfo, "request handled"
 }
 
 // Timing of the open loop.
@@ -113,7 +115,7 @@ type worker struct {
 // loop (rate 0) there is no schedule and only the call latency is
 // recorded.
 type workload struct {
-	log        *engine.Logger
+	log        *shardlog.Logger
 	goroutines int
 	fields     int
 	interval   float64 // ns between one goroutine's events; 0: closed loop
@@ -122,7 +124,7 @@ type workload struct {
 	workers    []worker
 }
 
-func newWorkload(c config, log *engine.Logger) (*workload, error) {
+func newWorkload(c config, log *shardlog.Logger) (*workload, error) {
 	w := &workload{
 		log:        log,
 		goroutines: c.goroutines,
@@ -177,7 +179,7 @@ func (w *workload) run(ctx context.Context, start time.Time, d time.Duration) {
 func (w *workload) openLoop(ctx context.Context, g int, start, end time.Time) {
 	wk := &w.workers[g]
 	call, service := w.call.Recorder(g), w.service.Recorder(g)
-	fields := make([]engine.Field, w.fields)
+	fields := make([]shardlog.Field, w.fields)
 	done := ctx.Done()
 	cutoff := end.Add(lateCutoff)
 	offset := w.offset(g)
@@ -201,7 +203,7 @@ func (w *workload) openLoop(ctx context.Context, g int, start, end time.Time) {
 func (w *workload) closedLoop(ctx context.Context, g int, end time.Time) {
 	wk := &w.workers[g]
 	call := w.call.Recorder(g)
-	fields := make([]engine.Field, w.fields)
+	fields := make([]shardlog.Field, w.fields)
 	done := ctx.Done()
 	for k := uint64(0); ; k++ {
 		lvl, msg := w.event(fields, g, k)
@@ -217,7 +219,7 @@ func (w *workload) closedLoop(ctx context.Context, g int, end time.Time) {
 
 // event fills fields for goroutine g's k-th event (k from 0) and returns
 // its level and message.
-func (w *workload) event(fields []engine.Field, g int, k uint64) (engine.Level, string) {
+func (w *workload) event(fields []shardlog.Field, g int, k uint64) (shardlog.Level, string) {
 	h := mix(uint64(g)<<48 ^ k)
 	for i := range fields {
 		fields[i] = fieldMakers[i](h)

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/shardlog/shardlog/engine"
+	"github.com/shardlog/shardlog"
 )
 
 // The generator's per-event work (fields, level, the call, both records)
@@ -25,7 +25,7 @@ func TestEventPathDoesNotAllocate(t *testing.T) {
 	require.NoError(t, err)
 
 	ctx := context.Background()
-	fields := make([]engine.Field, c.fields)
+	fields := make([]shardlog.Field, c.fields)
 	call, service := w.call.Recorder(0), w.service.Recorder(0)
 	var k uint64
 	allocs := testing.AllocsPerRun(1000, func() {
@@ -41,10 +41,10 @@ func TestEventPathDoesNotAllocate(t *testing.T) {
 func TestLevelOf(t *testing.T) {
 	for _, tc := range []struct {
 		n    uint64
-		want engine.Level
+		want shardlog.Level
 	}{
-		{1, engine.LevelInfo}, {999, engine.LevelInfo}, {1000, engine.LevelWarn},
-		{9000, engine.LevelWarn}, {10000, engine.LevelError}, {20000, engine.LevelError}, {20001, engine.LevelInfo},
+		{1, shardlog.LevelInfo}, {999, shardlog.LevelInfo}, {1000, shardlog.LevelWarn},
+		{9000, shardlog.LevelWarn}, {10000, shardlog.LevelError}, {20000, shardlog.LevelError}, {20001, shardlog.LevelInfo},
 	} {
 		lvl, _ := levelOf(tc.n)
 		assert.Equal(t, tc.want, lvl, "event %d", tc.n)
