@@ -50,6 +50,7 @@ func TestAppendDoesNotAllocate(t *testing.T) {
 	for name, enc := range map[string]core.Encoder{
 		"JSON":        format.JSON{},
 		"Text":        format.Text{},
+		"SlogJSON":    format.SlogJSON{},
 		"JSON layout": format.JSON{TimeFormat: "\"2006\" 01"},
 		"Text layout": format.Text{TimeFormat: time.DateTime},
 	} {

@@ -29,7 +29,7 @@ func TestPartialKeysLeaveTheRestOut(t *testing.T) {
 
 func TestEncodersAreSafeForConcurrentUse(t *testing.T) {
 	e := fullEvent()
-	for _, enc := range []core.Encoder{format.JSON{}, format.Text{}} {
+	for _, enc := range []core.Encoder{format.JSON{}, format.Text{}, format.SlogJSON{}} {
 		want := encode(enc, e)
 		var wg sync.WaitGroup
 		for range 4 {

@@ -1,11 +1,11 @@
 // Package format holds the encoders that turn a core.Event into one line
-// of bytes: JSON (one object per line) and Text (logfmt, as slog's
-// TextHandler writes it).
+// of bytes: JSON (one object per line), SlogJSON (the bytes of slog's
+// JSONHandler) and Text (logfmt, as slog's TextHandler writes it).
 //
-// Both satisfy core.Encoder by shape; the package does not import sinks,
+// All satisfy core.Encoder by shape; the package does not import sinks,
 // so sinks may name these encoders as defaults without an import cycle.
 //
-// Both encoders share three rules:
+// The encoders share three rules:
 //   - Every event gives exactly one well-formed line, whatever its strings
 //     hold: control characters, invalid UTF-8 and terminal escape sequences
 //     are escaped, so a logged value can neither forge a line nor drive the

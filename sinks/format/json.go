@@ -36,6 +36,8 @@ import (
 //   - Group: a nested object; see the package doc for empty and unnamed
 //     groups.
 //
+// For the exact bytes of slog's JSONHandler, use SlogJSON.
+//
 // The zero JSON is ready to use. JSON is comparable and safe for
 // concurrent use.
 type JSON struct {
@@ -81,7 +83,7 @@ func (j JSON) Append(dst []byte, e *core.Event) []byte {
 	if e.Scope != nil {
 		frames = e.Scope.Frames
 	}
-	dst = appendJSONFrames(dst, frames, e.Fields())
+	dst = appendJSONFrames(dst, frames, e.Fields(), false)
 	return append(dst, '}', '\n')
 }
 
@@ -100,21 +102,22 @@ func appendJSONKey(dst []byte, key string) []byte {
 // named frame as a nested object, and own inside the innermost. A frame's
 // object is opened before its contents are known and taken back if
 // nothing was written into it, so empty groups cost no extra pass.
-func appendJSONFrames(dst []byte, frames []core.Frame, own []core.Field) []byte {
+// slogValues selects SlogJSON's values (appendSlogValue) over JSON's.
+func appendJSONFrames(dst []byte, frames []core.Frame, own []core.Field, slogValues bool) []byte {
 	if len(frames) == 0 {
-		return appendJSONFields(dst, own)
+		return appendJSONFields(dst, own, slogValues)
 	}
 	f := &frames[0]
 	if f.Group == "" {
-		dst = appendJSONFields(dst, f.Fields)
-		return appendJSONFrames(dst, frames[1:], own)
+		dst = appendJSONFields(dst, f.Fields, slogValues)
+		return appendJSONFrames(dst, frames[1:], own, slogValues)
 	}
 	mark := len(dst)
 	dst = appendJSONKey(dst, f.Group)
 	dst = append(dst, '{')
 	body := len(dst)
-	dst = appendJSONFields(dst, f.Fields)
-	dst = appendJSONFrames(dst, frames[1:], own)
+	dst = appendJSONFields(dst, f.Fields, slogValues)
+	dst = appendJSONFrames(dst, frames[1:], own, slogValues)
 	if len(dst) == body {
 		return dst[:mark]
 	}
@@ -123,7 +126,7 @@ func appendJSONFrames(dst []byte, frames []core.Frame, own []core.Field) []byte 
 
 // appendJSONFields appends fields as members of the open object, leaving
 // out empty fields and empty groups and inlining unnamed groups.
-func appendJSONFields(dst []byte, fields []core.Field) []byte {
+func appendJSONFields(dst []byte, fields []core.Field, slogValues bool) []byte {
 	for i := range fields {
 		f := &fields[i]
 		switch f.Kind() {
@@ -131,14 +134,14 @@ func appendJSONFields(dst []byte, fields []core.Field) []byte {
 			continue
 		case core.KindGroup:
 			if f.Key == "" {
-				dst = appendJSONFields(dst, f.Group())
+				dst = appendJSONFields(dst, f.Group(), slogValues)
 				continue
 			}
 			mark := len(dst)
 			dst = appendJSONKey(dst, f.Key)
 			dst = append(dst, '{')
 			body := len(dst)
-			dst = appendJSONFields(dst, f.Group())
+			dst = appendJSONFields(dst, f.Group(), slogValues)
 			if len(dst) == body {
 				dst = dst[:mark]
 			} else {
@@ -147,7 +150,11 @@ func appendJSONFields(dst []byte, fields []core.Field) []byte {
 			continue
 		}
 		dst = appendJSONKey(dst, f.Key)
-		dst = appendJSONValue(dst, f)
+		if slogValues {
+			dst = appendSlogValue(dst, f)
+		} else {
+			dst = appendJSONValue(dst, f)
+		}
 	}
 	return dst
 }
