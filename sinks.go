@@ -19,6 +19,8 @@ type (
 	JSON = format.JSON
 	// Text encodes logfmt, one line per event (the console's default).
 	Text = format.Text
+	// SlogJSON writes exactly what log/slog's JSON handler writes.
+	SlogJSON = format.SlogJSON
 	// File is the file sink; Writer the io.Writer and console sink.
 	File   = sinks.File
 	Writer = sinks.Writer

@@ -12,9 +12,10 @@ import (
 // HandlerOptions configures a Handler. A nil *HandlerOptions is the zero
 // value: no source, the engine's level, no ReplaceAttr.
 type HandlerOptions struct {
-	// AddSource records each record's call site (Record.PC). Encoders
-	// write it as their caller entry ("dir/file.go:line" under
-	// format.Keys.Caller), not as slog's source object. The engine's
+	// AddSource records each record's call site (Record.PC). format.JSON
+	// and format.Text write it as their caller entry ("dir/file.go:line"
+	// under format.Keys.Caller); format.SlogJSON{AddSource: true} writes
+	// slog's source object. The engine's
 	// WithCaller(true) has the same effect on a Handler; WithCallerSkip
 	// does not apply, since slog finds the call site itself.
 	AddSource bool
