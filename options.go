@@ -30,6 +30,9 @@ func SinkName(name string) SinkOption { return engine.SinkName(name) }
 // SinkLevel is a sink's minimum level.
 func SinkLevel(l Level) SinkOption { return engine.SinkLevel(l) }
 
+// SinkLevelVar gives a sink a level that can change at run time.
+func SinkLevelVar(v *LevelVar) SinkOption { return engine.SinkLevelVar(v) }
+
 // SinkLevelName is SinkLevel with the level given by name.
 func SinkLevelName(name string) SinkOption { return engine.SinkLevelName(name) }
 

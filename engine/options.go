@@ -73,7 +73,8 @@ type sinkConfig struct {
 	sink     core.Sink
 	name     string
 	minLevel core.Level
-	err      error // from a SinkOption
+	levelVar *core.LevelVar // run-time level, or nil
+	err      error          // from a SinkOption
 }
 
 // SinkOption configures one sink given to WithSink.
@@ -86,6 +87,23 @@ func SinkName(name string) SinkOption { return func(s *sinkConfig) { s.name = na
 // SinkLevel is the sink's minimum level: it receives events at or above it.
 // Default: LevelTrace (everything the engine's level lets through).
 func SinkLevel(l core.Level) SinkOption { return func(s *sinkConfig) { s.minLevel = l } }
+
+// SinkLevelVar makes the sink take only events at or above v's level,
+// read as its writer reaches each event, so the level can change at run
+// time (and be served over HTTP: LevelVar.ServeHTTP). It works above the
+// sink's SinkLevel (default Trace), which stays the floor the engine
+// routes and counts by: an event between the floor and v's level is
+// counted dropped{below-sink-level} for this sink. The engine's own level
+// still gates every call first.
+func SinkLevelVar(v *core.LevelVar) SinkOption {
+	return func(s *sinkConfig) {
+		if v == nil {
+			s.err = fmt.Errorf("engine: SinkLevelVar: nil LevelVar")
+			return
+		}
+		s.levelVar = v
+	}
+}
 
 // SinkLevelName is SinkLevel with the level given by name; an unknown name
 // makes New fail.

@@ -355,3 +355,40 @@ func TestFlusherAffinityWorks(t *testing.T) {
 	require.Equal(t, 100, mem.Len())
 	require.Zero(t, errs.Load(), "binding to an allowed CPU succeeds on Linux")
 }
+
+// A sink's run-time level (SinkLevelVar) changes what it takes while the
+// engine runs; what falls below it is counted for that sink alone, and
+// the other sinks are untouched.
+func TestSinkLevelVarChangesAtRunTime(t *testing.T) {
+	forEachQueue(t, func(t *testing.T, q engine.QueueKind) {
+		var lv core.LevelVar // Info
+		mem := sinks.NewMemory(sinks.MemoryOptions{})
+		all := sinks.NewMemory(sinks.MemoryOptions{})
+		e := newEngine(t, engine.WithQueue(q), engine.WithLevel(engine.LevelDebug),
+			engine.WithSink(mem, engine.SinkName("leveled"), engine.SinkLevelVar(&lv)),
+			engine.WithSink(all, engine.SinkName("all")))
+		log := e.Logger()
+		log.Debug("d1")
+		log.Info("i1")
+		flush(t, e)
+		lv.Set(engine.LevelWarn)
+		log.Info("i2")
+		log.Warn("w2")
+		flush(t, e)
+		lv.Set(engine.LevelDebug)
+		log.Debug("d3")
+		flush(t, e)
+
+		var got []string
+		for _, ev := range mem.Events() {
+			got = append(got, ev.Message)
+		}
+		require.Equal(t, []string{"i1", "w2", "d3"}, got)
+		require.Equal(t, 5, all.Len())
+		rep := e.Stats()
+		requireBalanced(t, rep)
+		require.Equal(t, uint64(2), rep.Sinks[0].Dropped.BelowSinkLevel)
+		require.Equal(t, uint64(2), rep.Sinks[0].Dropped.Total())
+		require.Zero(t, rep.Sinks[1].Dropped.Total())
+	})
+}

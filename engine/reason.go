@@ -24,6 +24,9 @@ const (
 	// lagging), so the flusher went on without it. Counted for that sink
 	// alone.
 	SinkLagging
+	// BelowSinkLevel: below the sink's run-time level (SinkLevelVar) when
+	// its writer reached it.
+	BelowSinkLevel
 	// Filtered: rejected by a filter.
 	Filtered
 	// Shutdown: still pending when Shutdown's deadline ran out, wherever
@@ -35,7 +38,7 @@ const (
 	numReasons
 )
 
-var reasonNames = [numReasons]string{"queue-full-oldest", "queue-full-newest", "block-timeout", "sink-lagging", "filtered", "shutdown", "closed"}
+var reasonNames = [numReasons]string{"queue-full-oldest", "queue-full-newest", "block-timeout", "sink-lagging", "below-sink-level", "filtered", "shutdown", "closed"}
 
 // Reasons returns every reason, in order.
 func Reasons() []Reason {

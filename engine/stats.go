@@ -11,6 +11,7 @@ type Drops struct {
 	QueueFullNewest uint64 `json:"queue_full_newest"`
 	BlockTimeout    uint64 `json:"block_timeout"`
 	SinkLagging     uint64 `json:"sink_lagging"`
+	BelowSinkLevel  uint64 `json:"below_sink_level"`
 	Filtered        uint64 `json:"filtered"`
 	Shutdown        uint64 `json:"shutdown"`
 	Closed          uint64 `json:"closed"`
@@ -18,7 +19,7 @@ type Drops struct {
 
 // Total is the sum over all reasons.
 func (d Drops) Total() uint64 {
-	return d.QueueFullOldest + d.QueueFullNewest + d.BlockTimeout + d.SinkLagging + d.Filtered + d.Shutdown + d.Closed
+	return d.QueueFullOldest + d.QueueFullNewest + d.BlockTimeout + d.SinkLagging + d.BelowSinkLevel + d.Filtered + d.Shutdown + d.Closed
 }
 
 // Count returns the drops for reason r.
@@ -32,6 +33,8 @@ func (d Drops) Count(r Reason) uint64 {
 		return d.BlockTimeout
 	case SinkLagging:
 		return d.SinkLagging
+	case BelowSinkLevel:
+		return d.BelowSinkLevel
 	case Filtered:
 		return d.Filtered
 	case Shutdown:
@@ -52,6 +55,8 @@ func (d *Drops) add(r Reason, n uint64) {
 		d.BlockTimeout += n
 	case SinkLagging:
 		d.SinkLagging += n
+	case BelowSinkLevel:
+		d.BelowSinkLevel += n
 	case Filtered:
 		d.Filtered += n
 	case Shutdown:

@@ -21,8 +21,9 @@ type sinkWriter struct {
 	index int
 	name  string
 	sink  core.Sink
-	class int // lowest level class this sink accepts
-	enc   int // encoder index in e.encoders, -1 when the sink has none
+	class int            // lowest level class this sink accepts
+	level *core.LevelVar // run-time level (SinkLevelVar), or nil
+	enc   int            // encoder index in e.encoders, -1 when the sink has none
 
 	lanes   []*lane       // one per shard; the flusher pushes, we pop
 	wake    chan struct{} // flushers signal new batches or watermarks
@@ -88,6 +89,7 @@ func newSinkWriter(e *Engine, index int, sc sinkConfig, enc, shards int) *sinkWr
 		name:    sc.name,
 		sink:    sc.sink,
 		class:   e.classes.of(sc.minLevel),
+		level:   sc.levelVar,
 		enc:     enc,
 		wake:    make(chan struct{}, 1),
 		flushes: make(chan flushRequest),
@@ -227,6 +229,11 @@ func (w *sinkWriter) round() (progress, done bool) {
 	limit := w.e.cfg.batchSize
 	w.entries = w.entries[:0]
 	next := int64(math.MaxInt64) // Mono of the first event left unemitted
+	minLevel := core.Level(math.MinInt)
+	if w.level != nil {
+		minLevel = w.level.Level() // once per round
+	}
+	below := 0
 	for len(w.entries) < limit && len(w.merge) > 0 {
 		c := &w.merge[0]
 		if m := c.mono(); m >= bound {
@@ -234,11 +241,15 @@ func (w *sinkWriter) round() (progress, done bool) {
 			break
 		}
 		idx := int(c.b.order[c.i])
-		ent := core.Entry{Event: &c.b.events[idx]}
-		if w.enc >= 0 {
-			ent.Line = c.b.line(w.enc, idx)
+		if ev := &c.b.events[idx]; ev.Level >= minLevel {
+			ent := core.Entry{Event: ev}
+			if w.enc >= 0 {
+				ent.Line = c.b.line(w.enc, idx)
+			}
+			w.entries = append(w.entries, ent)
+		} else {
+			below++
 		}
-		w.entries = append(w.entries, ent)
 		c.i++
 		if *c = w.skip(*c); c.i < c.b.n {
 			w.merge.fix()
@@ -248,6 +259,9 @@ func (w *sinkWriter) round() (progress, done bool) {
 	}
 	if len(w.entries) == limit && len(w.merge) > 0 {
 		next = w.merge[0].mono()
+	}
+	if below > 0 {
+		w.counters.dropped[BelowSinkLevel].Add(uint64(below))
 	}
 	if len(w.entries) > 0 {
 		w.write()
@@ -260,7 +274,7 @@ func (w *sinkWriter) round() (progress, done bool) {
 	w.frontier.Store(min(bound, next))
 	waiting := next != math.MaxInt64 || len(w.pending) > 0
 	w.waitingForWatermark.Store(waiting)
-	if waiting && len(w.entries) == 0 {
+	if waiting && len(w.entries) == 0 && below == 0 {
 		// Dekker with the flushers (store W, then load our flag): if a
 		// watermark moved after collect, go round again at once.
 		for s, f := range w.e.flushers {
@@ -283,7 +297,8 @@ func (w *sinkWriter) round() (progress, done bool) {
 			}
 		}
 	}
-	return len(w.entries) > 0, done && len(w.entries) == 0 && next == math.MaxInt64
+	took := len(w.entries) > 0 || below > 0
+	return took, done && !took && next == math.MaxInt64
 }
 
 // flushWant is the highest upTo among pending flush requests (each needs
