@@ -55,10 +55,7 @@ type flusher struct {
 	limit int           // most batches this shard can have out at once
 	kick  chan struct{} // Flush and Shutdown wake the flusher early
 	wm    atomic.Int64  // the shard's watermark; math.MaxInt64 when done
-	// parked is set while the flusher sleeps without a timer (park); a
-	// sink writer that waits on this shard's watermark kicks it.
-	parked atomic.Bool
-	timer  *time.Timer
+	timer *time.Timer
 
 	// carried[i] is the highest watermark of a batch dropped for writer i
 	// and not yet handed to it on a later lane entry (flusher-private).
@@ -164,6 +161,11 @@ func (f *flusher) sleep(idle int) {
 	if idle < 16 {
 		d = min(d, time.Duration(20_000<<idle)*time.Nanosecond)
 	}
+	f.timedSleep(d)
+}
+
+// timedSleep waits for a producer's nudge, a kick, or d.
+func (f *flusher) timedSleep(d time.Duration) {
 	f.timer.Reset(d)
 	select {
 	case <-f.e.q.Notify(f.shard):
@@ -182,20 +184,23 @@ const parkAfter = 4
 const parkSafety = time.Second
 
 // park sleeps until a producer publishes into the shard, a kick, or the
-// safety timer. A sink writer waiting on this shard's watermark kicks it
-// (sinkWriter.round); the parked flag and the writers' waiting flags form
-// a Dekker pair, so either the flusher sees a waiting writer and does not
-// park, or the writer sees it parked and kicks it.
+// safety timer. While a sink writer waits for a watermark, the flusher
+// does not park but sleeps on its timer: the writer kicks the flushers
+// whose watermark holds it back (sinkWriter.round), and the timer covers
+// a writer that began to wait after that. (Declining to park and looping
+// at once instead was a livelock on small machines: two flushers spinning
+// through empty epochs kept both processors busy, and the writer they
+// were waiting to wake did not run until the scheduler preempted one, ~20
+// ms per Flush.)
 func (f *flusher) park() {
 	q := f.e.q
 	if !q.Park(f.shard) {
 		return // entries are waiting
 	}
-	f.parked.Store(true)
 	for _, w := range f.e.writers {
 		if w.waitingForWatermark.Load() {
-			f.parked.Store(false)
 			q.Unpark(f.shard)
+			f.timedSleep(f.e.cfg.flushEvery)
 			return
 		}
 	}
@@ -206,7 +211,6 @@ func (f *flusher) park() {
 	case <-f.timer.C:
 	}
 	f.timer.Stop()
-	f.parked.Store(false)
 	q.Unpark(f.shard)
 }
 

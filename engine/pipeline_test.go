@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -391,4 +392,41 @@ func TestSinkLevelVarChangesAtRunTime(t *testing.T) {
 		require.Equal(t, uint64(2), rep.Sinks[0].Dropped.Total())
 		require.Zero(t, rep.Sinks[1].Dropped.Total())
 	})
+}
+
+// Flush on a quiet engine never waits for a safety timer (one second):
+// whatever the flushers and the writer were doing when the request came,
+// someone is woken for it. 200 engines, two Flushes each, after a filtered
+// event (nothing to write) and after nothing at all. Mutations caught:
+// a writer that sleeps right after taking a fresh request without going
+// round again (about one Flush in twenty took 1s: the worst fails), and
+// flushers that decline to park by looping at once (nearly every second
+// Flush took ~20ms, the writer starved of a processor: the median fails).
+func TestFlushOnAQuietEngineIsPrompt(t *testing.T) {
+	var worst time.Duration
+	var seconds []time.Duration
+	for i := range 200 {
+		mem := sinks.NewMemory(sinks.MemoryOptions{})
+		e, err := engine.New(engine.WithSink(mem),
+			engine.WithFilter(func(ev *core.Event) bool { return ev.Message != "secret" }))
+		require.NoError(t, err)
+		time.Sleep(time.Duration(i%7) * time.Millisecond) // flushers at every stage of idling
+		e.Logger().Info("secret")
+		for k := range 2 {
+			start := time.Now()
+			require.NoError(t, e.Flush(context.Background()))
+			d := time.Since(start)
+			worst = max(worst, d)
+			if k == 1 {
+				seconds = append(seconds, d)
+			}
+		}
+		_, err = e.Shutdown(context.Background())
+		require.NoError(t, err)
+	}
+	require.Less(t, worst, 300*time.Millisecond, "a Flush waited for a safety timer")
+	slices.Sort(seconds)
+	median := seconds[len(seconds)/2]
+	require.Less(t, median, 10*time.Millisecond, "second Flushes are slow: the flushers spin and starve the writer")
+	t.Logf("slowest Flush: %v; median second Flush: %v", worst, median)
 }

@@ -120,12 +120,16 @@ func (w *sinkWriter) run() {
 			return
 		}
 		progress, done := w.round()
-		w.serveFlushes()
+		fresh := w.serveFlushes()
 		if done {
 			w.finish()
 			return
 		}
-		if !progress {
+		// A request taken after round decided whether this writer waits
+		// for watermarks was not seen by that decision: go round again,
+		// or no flusher would wake us for it (and a parked one would not
+		// wake at all).
+		if !progress && !fresh {
 			w.sleep()
 		}
 	}
@@ -283,16 +287,17 @@ func (w *sinkWriter) round() (progress, done bool) {
 			}
 		}
 		// A parked flusher publishes no watermark until something wakes
-		// it: kick those whose bound holds our events back (Dekker with
-		// flusher.park: we stored our flag, now we load theirs). Only
-		// those, so a busy shard's long epoch does not set an idle one
-		// and this writer chasing each other.
+		// it: kick the flushers whose bound holds our events back (a
+		// flusher that is not parked takes the kick as one early epoch).
+		// Only those, so a busy shard's long epoch does not set an idle
+		// one and this writer chasing each other. A flusher that looks
+		// at our flag after we stored it does not park (flusher.park).
 		target := w.flushWant()
 		if next != math.MaxInt64 {
 			target = max(target, next)
 		}
 		for s, f := range w.e.flushers {
-			if w.bound[s] <= target && f.parked.Load() {
+			if w.bound[s] <= target {
 				signal(f.kick)
 			}
 		}
@@ -399,18 +404,21 @@ func (w *sinkWriter) safeCall(what string, f func(context.Context) error, ctx co
 
 // serveFlushes answers flush requests whose point in time has been
 // written, after flushing the sink.
-func (w *sinkWriter) serveFlushes() {
+//
+// fresh reports whether it took new requests from the channel.
+func (w *sinkWriter) serveFlushes() (fresh bool) {
 	for {
 		select {
 		case r := <-w.flushes:
 			w.pending = append(w.pending, r)
+			fresh = true
 			continue
 		default:
 		}
 		break
 	}
 	if len(w.pending) == 0 {
-		return
+		return fresh
 	}
 	f := w.frontier.Load()
 	keep := w.pending[:0]
@@ -435,6 +443,7 @@ func (w *sinkWriter) serveFlushes() {
 		r.done <- ferr
 	}
 	w.pending = keep
+	return fresh
 }
 
 // finish runs when every shard is finished and everything is written: the
