@@ -23,6 +23,18 @@ type (
 	Reason    = engine.Reason
 )
 
+// The drop reasons; see engine.Reason.
+const (
+	QueueFullOldest = engine.QueueFullOldest
+	QueueFullNewest = engine.QueueFullNewest
+	BlockTimeout    = engine.BlockTimeout
+	SinkLagging     = engine.SinkLagging
+	BelowSinkLevel  = engine.BelowSinkLevel
+	Filtered        = engine.Filtered
+	Shutdown        = engine.Shutdown
+	Closed          = engine.Closed
+)
+
 // ErrClosed is returned by Flush, Sync and the slog handler after Shutdown.
 var ErrClosed = engine.ErrClosed
 
