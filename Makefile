@@ -49,3 +49,19 @@ benchstat:
 ## run: the load generator, the project's main job.
 run:
 	go run ./cmd/loadgen
+
+.PHONY: bench-peers test-peers
+
+## bench-peers: shardlog beside zap, zerolog and log/slog (module bench/):
+## BenchmarkCapacity, BenchmarkOpenLoop and BenchmarkLog, $(BENCH_COUNT) runs
+## each at -cpu $(BENCH_CPU), into $(OUT)/peers.txt, summarised by benchstat.
+bench-peers:
+	@mkdir -p $(OUT)
+	cd bench && go test -run '^$$' -bench '^Benchmark(Capacity|OpenLoop|Log)$$' -benchmem -count $(BENCH_COUNT) -benchtime $(BENCH_TIME) -cpu $(BENCH_CPU) . | tee $(abspath $(OUT))/peers.txt
+	@if grep -Eq '^(--- )?FAIL' $(OUT)/peers.txt; then echo "bench-peers: a benchmark failed; see $(OUT)/peers.txt"; exit 1; fi
+	$(BENCHSTAT) $(OUT)/peers.txt
+
+## test-peers: the bench module's tests (each logger's output and accounting),
+## with the race detector.
+test-peers:
+	cd bench && go test -race -count=1 ./...

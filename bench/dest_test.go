@@ -1,0 +1,55 @@
+package bench
+
+import (
+	"bytes"
+	"sync"
+	"sync/atomic"
+)
+
+// lineCounter is the destination every logger under test writes to. It
+// discards the bytes and counts complete lines: a line is counted when
+// its '\n' arrives, so a logger may write a line in pieces or several
+// lines at once. The JSON encoders here escape newlines inside strings,
+// so each line is one delivered event.
+//
+// It is safe for concurrent use. zerolog without a diode calls Write from
+// every logging goroutine at once, so there the atomic add on the shared
+// count is contended: the least that any shared destination (a file's
+// descriptor, a pipe) would cost. The other loggers call Write from one
+// goroutine at a time.
+//
+// A lineCounter made with keep also keeps a copy of the bytes, for the
+// output test; the benchmarks use one without.
+type lineCounter struct {
+	lines atomic.Int64
+
+	mu   sync.Mutex // guards kept
+	keep bool
+	kept bytes.Buffer
+}
+
+func newLineCounter(keep bool) *lineCounter { return &lineCounter{keep: keep} }
+
+// Write counts the newlines in p and, with keep, copies p. It never fails.
+func (c *lineCounter) Write(p []byte) (int, error) {
+	if n := bytes.Count(p, []byte{'\n'}); n > 0 {
+		c.lines.Add(int64(n))
+	}
+	if c.keep {
+		c.mu.Lock()
+		c.kept.Write(p)
+		c.mu.Unlock()
+	}
+	return len(p), nil
+}
+
+// Lines returns the number of complete lines written so far.
+func (c *lineCounter) Lines() int64 { return c.lines.Load() }
+
+// Kept returns a copy of everything written, for a lineCounter made with
+// keep.
+func (c *lineCounter) Kept() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return bytes.Clone(c.kept.Bytes())
+}

@@ -1,0 +1,119 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// format is how a logger writes the event: the keys it gives the time,
+// the level and the message, how it spells the info level, and how it
+// writes a time.Duration.
+type format struct {
+	timeKey, levelKey, msgKey string
+	level                     string
+	// took reads the "took" field as the logger writes it, and fails
+	// on any other JSON type.
+	took func(v any) (time.Duration, error)
+}
+
+// The durations as each logger documents it writes them. v comes from a
+// decoder with UseNumber, so a JSON number is a json.Number.
+
+// secondsFloat: a number of seconds (zap's production encoder config).
+func secondsFloat(v any) (time.Duration, error) {
+	f, err := float(v)
+	return time.Duration(math.Round(f * float64(time.Second))), err
+}
+
+// millisFloat: a number of milliseconds (zerolog's default).
+func millisFloat(v any) (time.Duration, error) {
+	f, err := float(v)
+	return time.Duration(math.Round(f * float64(time.Millisecond))), err
+}
+
+// nanosInt: an integer number of nanoseconds (log/slog's JSON handler).
+func nanosInt(v any) (time.Duration, error) {
+	n, err := integer(v)
+	return time.Duration(n), err
+}
+
+// durationString: a string in time.Duration's form, "1.5ms" (shardlog).
+func durationString(v any) (time.Duration, error) {
+	s, ok := v.(string)
+	if !ok {
+		return 0, fmt.Errorf("%v (%T) is not a string", v, v)
+	}
+	return time.ParseDuration(s)
+}
+
+func float(v any) (float64, error) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, fmt.Errorf("%v (%T) is not a number", v, v)
+	}
+	return n.Float64()
+}
+
+func integer(v any) (int64, error) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, fmt.Errorf("%v (%T) is not a number", v, v)
+	}
+	return n.Int64() // fails on a fraction or an exponent
+}
+
+// checkEvent reads one line written by a logger of format f and returns
+// its bytes field. It fails unless the line is exactly one JSON object
+// holding the time, the level (info), the message and the five fields
+// with their values, and nothing else.
+func checkEvent(f format, line []byte) (int64, error) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.UseNumber()
+	var obj map[string]any
+	if err := dec.Decode(&obj); err != nil {
+		return 0, fmt.Errorf("not JSON: %w", err)
+	}
+	if dec.More() {
+		return 0, errors.New("more than one JSON value on the line")
+	}
+	want := []string{f.timeKey, f.levelKey, f.msgKey, "method", "status", "took", "bytes", "cached"}
+	for _, k := range want {
+		if _, ok := obj[k]; !ok {
+			return 0, fmt.Errorf("no %q", k)
+		}
+	}
+	if len(obj) != len(want) {
+		return 0, fmt.Errorf("%d members, want %d (%s)", len(obj), len(want), strings.Join(want, ", "))
+	}
+	if t, ok := obj[f.timeKey].(string); ok && t == "" {
+		return 0, fmt.Errorf("empty %q", f.timeKey)
+	}
+	if obj[f.levelKey] != f.level {
+		return 0, fmt.Errorf("%s = %v, want %q", f.levelKey, obj[f.levelKey], f.level)
+	}
+	if obj[f.msgKey] != eventMessage {
+		return 0, fmt.Errorf("%s = %v, want %q", f.msgKey, obj[f.msgKey], eventMessage)
+	}
+	if obj["method"] != eventMethod {
+		return 0, fmt.Errorf("method = %v, want %q", obj["method"], eventMethod)
+	}
+	if n, err := integer(obj["status"]); err != nil || n != eventStatus {
+		return 0, fmt.Errorf("status = %v, want %d (%v)", obj["status"], eventStatus, err)
+	}
+	if d, err := f.took(obj["took"]); err != nil || d != eventTook {
+		return 0, fmt.Errorf("took = %v, want %v (%v)", obj["took"], eventTook, err)
+	}
+	if obj["cached"] != eventCached {
+		return 0, fmt.Errorf("cached = %v, want %v", obj["cached"], eventCached)
+	}
+	n, err := integer(obj["bytes"])
+	if err != nil {
+		return 0, fmt.Errorf("bytes: %w", err)
+	}
+	return n, nil
+}

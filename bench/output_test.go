@@ -1,0 +1,123 @@
+package bench
+
+import (
+	"bytes"
+	"sync"
+	"testing"
+)
+
+// TestOutput checks, for every logger under test, that it writes the
+// event it is benchmarked with: n events, delivered, each one line of
+// JSON with the message and the five fields as the logger writes them,
+// every bytes value once. It is what makes the benchmarks compare like
+// with like.
+func TestOutput(t *testing.T) {
+	const n = 500 // below every queue's capacity: no logger may lose one
+	for _, p := range peers {
+		t.Run(p.name, func(t *testing.T) {
+			s := newSubject(t, p, true)
+			for i := range n {
+				s.log(i)
+			}
+			if err := s.deliver(); err != nil {
+				t.Fatal(err)
+			}
+			if got := s.delivered(); got != n {
+				t.Errorf("delivered %d of %d events", got, n)
+			}
+			if lost := s.lost(); lost != 0 {
+				t.Errorf("lost %d events", lost)
+			}
+			out := s.out.Kept()
+			if len(out) == 0 || out[len(out)-1] != '\n' {
+				t.Fatalf("output does not end with a newline: %q", out)
+			}
+			seen := make([]bool, n)
+			for k, line := range bytes.Split(out[:len(out)-1], []byte{'\n'}) {
+				i, err := checkEvent(p.format, line)
+				if err != nil {
+					t.Fatalf("line %d: %v\n%s", k+1, err, line)
+				}
+				if i < 0 || i >= n || seen[i] {
+					t.Fatalf("line %d: bytes=%d out of range or repeated\n%s", k+1, i, line)
+				}
+				seen[i] = true
+			}
+		})
+	}
+}
+
+// TestCheckEventRejects shows that TestOutput fails when a logger writes
+// something other than the event: each line here differs from a good
+// one in one respect.
+func TestCheckEventRejects(t *testing.T) {
+	good := `{"time":"2026-01-02T03:04:05Z","level":"INFO","msg":"request handled","method":"GET","status":200,"took":"1.5ms","bytes":7,"cached":false}`
+	if i, err := checkEvent(shardlogFormat, []byte(good)); err != nil || i != 7 {
+		t.Fatalf("good line refused: %d, %v", i, err)
+	}
+	bad := map[string]string{
+		"not JSON":        `{"time":"2026-01-02T03:04:05Z","level":"INFO"`,
+		"two values":      good + good,
+		"no took":         `{"time":"t","level":"INFO","msg":"request handled","method":"GET","status":200,"bytes":7,"cached":false}`,
+		"extra member":    `{"time":"t","level":"INFO","msg":"request handled","method":"GET","status":200,"took":"1.5ms","bytes":7,"cached":false,"caller":"x.go:1"}`,
+		"wrong message":   `{"time":"t","level":"INFO","msg":"request","method":"GET","status":200,"took":"1.5ms","bytes":7,"cached":false}`,
+		"wrong level":     `{"time":"t","level":"DEBUG","msg":"request handled","method":"GET","status":200,"took":"1.5ms","bytes":7,"cached":false}`,
+		"status a string": `{"time":"t","level":"INFO","msg":"request handled","method":"GET","status":"200","took":"1.5ms","bytes":7,"cached":false}`,
+		"took a number":   `{"time":"t","level":"INFO","msg":"request handled","method":"GET","status":200,"took":1500000,"bytes":7,"cached":false}`,
+		"took wrong":      `{"time":"t","level":"INFO","msg":"request handled","method":"GET","status":200,"took":"1.5s","bytes":7,"cached":false}`,
+		"bytes a float":   `{"time":"t","level":"INFO","msg":"request handled","method":"GET","status":200,"took":"1.5ms","bytes":7.5,"cached":false}`,
+		"cached a string": `{"time":"t","level":"INFO","msg":"request handled","method":"GET","status":200,"took":"1.5ms","bytes":7,"cached":"false"}`,
+		"empty time":      `{"time":"","level":"INFO","msg":"request handled","method":"GET","status":200,"took":"1.5ms","bytes":7,"cached":false}`,
+	}
+	for name, line := range bad {
+		if _, err := checkEvent(shardlogFormat, []byte(line)); err == nil {
+			t.Errorf("%s: accepted %s", name, line)
+		}
+	}
+	// Each logger's duration form is its own: zap's seconds are not
+	// slog's nanoseconds.
+	if _, err := checkEvent(zapPeer.format, []byte(`{"ts":1.7e9,"level":"info","msg":"request handled","method":"GET","status":200,"took":1500000,"bytes":7,"cached":false}`)); err == nil {
+		t.Error("zap: accepted took in nanoseconds")
+	}
+	if _, err := checkEvent(slogPeer.format, []byte(`{"time":"t","level":"INFO","msg":"request handled","method":"GET","status":200,"took":1.5,"bytes":7,"cached":false}`)); err == nil {
+		t.Error("slog: accepted took in milliseconds")
+	}
+}
+
+// TestAccounting checks, for every logger under test, that its figures
+// add up under load (4 goroutines logging as fast as they can): nothing
+// is delivered twice, a lossless logger delivers everything, and one
+// whose loss report is exact reports everything it did not deliver.
+// zerolog's diode report is not exact (see zerologDiodePeer); the test
+// logs how far it is off.
+func TestAccounting(t *testing.T) {
+	const goroutines, per = 4, 5000
+	const attempted = goroutines * per
+	for _, p := range peers {
+		t.Run(p.name, func(t *testing.T) {
+			s := newSubject(t, p, false)
+			var wg sync.WaitGroup
+			for g := range goroutines {
+				wg.Go(func() {
+					for k := range per {
+						s.log(g*per + k)
+					}
+				})
+			}
+			wg.Wait()
+			if err := s.deliver(); err != nil {
+				t.Fatal(err)
+			}
+			delivered, lost := s.delivered(), s.lost()
+			t.Logf("attempted %d, delivered %d, reported lost %d", attempted, delivered, lost)
+			switch {
+			case delivered > attempted:
+				t.Errorf("delivered %d of %d events", delivered, attempted)
+			case p.lossless && (delivered != attempted || lost != 0):
+				t.Errorf("lossless, yet delivered %d of %d and lost %d", delivered, attempted, lost)
+			case p.exactLoss && delivered+lost != attempted:
+				t.Errorf("delivered %d + lost %d != attempted %d", delivered, lost, attempted)
+			}
+		})
+	}
+}

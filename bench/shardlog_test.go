@@ -1,0 +1,69 @@
+package bench
+
+import (
+	"context"
+	"time"
+
+	"github.com/shardlog/shardlog"
+)
+
+// shardlogFormat is how shardlog.JSON writes the event: slog's keys, and
+// durations as strings in time.Duration's form ("1.5ms").
+var shardlogFormat = format{
+	timeKey: "time", levelKey: "level", level: "INFO", msgKey: "msg",
+	took: durationString,
+}
+
+// shardlogTimeout bounds a Block call's wait, Flush and Shutdown. It is
+// far longer than any of them takes, so that Block never drops
+// (block_timeout) and the Block subjects are lossless.
+const shardlogTimeout = time.Minute
+
+// shardlogPeer is shardlog with its defaults (GOMAXPROCS shards, 1024
+// slots each) but for queue q and overflow policy p, writing JSON
+// through shardlog.NewWriter: a log call copies its fields into a slot
+// of its shard's ring; the flushers encode in batches and the sink's
+// writer goroutine calls out.Write once per batch. Under Block a call
+// waits for room (up to shardlogTimeout); under DropOldest and DropNewest
+// it never waits and a full shard loses an event. Engine.Flush delivers;
+// loss is every drop in Engine.Stats, by any reason.
+func shardlogPeer(q shardlog.QueueKind, p shardlog.Policy) peer {
+	return peer{
+		name:      "shardlog-" + q.String() + "-" + p.String(),
+		lossless:  p == shardlog.Block,
+		exactLoss: true,
+		format:    shardlogFormat,
+		build:     func(out *lineCounter) (*subject, error) { return newShardlog(out, q, p) },
+	}
+}
+
+func newShardlog(out *lineCounter, q shardlog.QueueKind, p shardlog.Policy) (*subject, error) {
+	sink, err := shardlog.NewWriter(out, shardlog.JSON{})
+	if err != nil {
+		return nil, err
+	}
+	e, err := shardlog.New(shardlog.WithSink(sink), shardlog.WithQueue(q), shardlog.WithOverflow(p),
+		shardlog.WithBlockTimeout(shardlogTimeout))
+	if err != nil {
+		return nil, err
+	}
+	l := e.Logger()
+	return &subject{
+		out: out,
+		log: func(i int) {
+			l.Info(eventMessage, shardlog.String("method", eventMethod), shardlog.Int("status", eventStatus),
+				shardlog.Duration("took", eventTook), shardlog.Int("bytes", i), shardlog.Bool("cached", eventCached))
+		},
+		deliver: func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), shardlogTimeout)
+			defer cancel()
+			return e.Flush(ctx)
+		},
+		lost: func() int64 { return int64(e.Stats().Sinks[0].Dropped.Total()) },
+		close: func() {
+			ctx, cancel := context.WithTimeout(context.Background(), shardlogTimeout)
+			defer cancel()
+			_, _ = e.Shutdown(ctx)
+		},
+	}, nil
+}
