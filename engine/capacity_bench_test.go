@@ -31,34 +31,49 @@ import (
 func BenchmarkCapacity(b *testing.B) {
 	for _, q := range queues {
 		b.Run("queue="+q.String(), func(b *testing.B) {
-			e, sink := benchEngine(b, engine.WithQueue(q), engine.WithOverflow(ring.Block),
-				engine.WithBlockTimeout(time.Minute))
-			l := e.Logger()
-			b.ReportAllocs()
-			cpu0, cpuOK := processCPU()
-			b.ResetTimer()
-			start := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				i := 0
-				for pb.Next() {
-					logCases[1].log(l, i)
-					i++
-				}
-			})
-			if err := e.Flush(context.Background()); err != nil {
-				b.Fatal(err)
-			}
-			elapsed := time.Since(start)
-			b.StopTimer()
-			cpu1, _ := processCPU()
-			requireAllDelivered(b, e, sink, b.N)
-			b.ReportMetric(float64(elapsed.Nanoseconds())/float64(b.N), "ns/delivered")
-			if cpuOK {
-				b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/delivered")
-			}
-			b.ReportMetric(1, "delivered/attempted")
+			capacity(b, engine.WithQueue(q))
 		})
 	}
+}
+
+// BenchmarkCapacityPinned is BenchmarkCapacity on the lock-free queue with
+// the flushers locked to OS threads (an opt-in since issue 7) and not, in
+// one run so the two compare.
+func BenchmarkCapacityPinned(b *testing.B) {
+	for _, pin := range []bool{false, true} {
+		b.Run(fmt.Sprintf("pinned=%v", pin), func(b *testing.B) {
+			capacity(b, engine.WithPinnedFlushers(pin))
+		})
+	}
+}
+
+func capacity(b *testing.B, opts ...engine.Option) {
+	e, sink := benchEngine(b, append([]engine.Option{engine.WithOverflow(ring.Block),
+		engine.WithBlockTimeout(time.Minute)}, opts...)...)
+	l := e.Logger()
+	b.ReportAllocs()
+	cpu0, cpuOK := processCPU()
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			logCases[1].log(l, i)
+			i++
+		}
+	})
+	if err := e.Flush(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	cpu1, _ := processCPU()
+	requireAllDelivered(b, e, sink, b.N)
+	b.ReportMetric(float64(elapsed.Nanoseconds())/float64(b.N), "ns/delivered")
+	if cpuOK {
+		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/delivered")
+	}
+	b.ReportMetric(1, "delivered/attempted")
 }
 
 // requireAllDelivered fails the benchmark unless the sink received every
