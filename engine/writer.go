@@ -139,8 +139,8 @@ func (w *sinkWriter) run() {
 // timer. Flushers signal wake whenever they push a batch, and when a
 // watermark moves while this writer waits for one (waitingForWatermark,
 // a Dekker pair checked in round), so the timer only guards against a
-// missed signal: at writerSafety it costs an idle engine one wake-up a
-// second per sink.
+// missed signal: at writerSafety it costs an idle engine one wake-up per
+// sink every 10s.
 func (w *sinkWriter) sleep() {
 	w.timer.Reset(writerSafety)
 	select {
@@ -153,7 +153,7 @@ func (w *sinkWriter) sleep() {
 }
 
 // writerSafety bounds a writer's sleep (see sleep).
-const writerSafety = time.Second
+const writerSafety = 10 * time.Second
 
 // collect takes batches from every shard's lane and returns the bound
 // below which every event of every shard is in hand, and whether every
