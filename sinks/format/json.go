@@ -199,7 +199,7 @@ func appendJSONValue(dst []byte, f *core.Field) []byte {
 func appendJSONTime(dst []byte, t time.Time, layout string) []byte {
 	dst = append(dst, '"')
 	start := len(dst)
-	dst = t.AppendFormat(dst, layout)
+	dst = appendTime(dst, t, layout)
 	if !jsonIsPlain(view(dst[start:])) {
 		dst = rewrite(dst, start, appendJSONEscaped)
 	}

@@ -48,7 +48,7 @@ func (t Text) Append(dst []byte, e *core.Event) []byte {
 	if k.Time != "" && !e.Time.IsZero() {
 		dst = appendTextKey(dst, line, nil, k.Time)
 		start := len(dst)
-		dst = e.Time.AppendFormat(dst, timeLayout(t.TimeFormat))
+		dst = appendTime(dst, e.Time, timeLayout(t.TimeFormat))
 		if len(dst) == start || !textIsBare(view(dst[start:])) {
 			dst = rewrite(dst, start, appendTextQuoted)
 		}
