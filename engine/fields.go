@@ -6,9 +6,10 @@ import (
 	"github.com/shardlog/shardlog/core"
 )
 
-// Level, Field and the field constructors are re-exported from
-// engine/event so that most programs import only this package. The
-// constructors are small functions (not variables) so they inline.
+// Level, Field and the field constructors are re-exported from core for
+// the engine's own tests and for programs that use the engine directly;
+// package shardlog offers the same names to users. The constructors are
+// small functions (not variables) so they inline.
 
 // Level is an event's importance; see core.Level.
 type Level = core.Level
