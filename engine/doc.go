@@ -7,7 +7,7 @@
 //	  level gate (one atomic load)        nothing else runs when disabled
 //	  claim a slot in the caller's shard  ring.Ring, atomics only
 //	  read the clock, fill the slot       values captured now
-//	flusher (one per shard)              drains in batches, enriches,
+//	flusher (one per shard)               drains in batches, enriches,
 //	                                      filters, encodes once per format,
 //	                                      publishes a watermark
 //	lanes (one per sink and shard)        refcounted batches
