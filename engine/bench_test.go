@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/engine"
 	"github.com/shardlog/shardlog/hist"
 )
@@ -34,22 +35,22 @@ var logCases = []struct {
 }{
 	{"static", func(l *engine.Logger, _ int) { l.Info("static message") }, false},
 	{"5fields", func(l *engine.Logger, i int) {
-		l.Info("request handled", engine.String("method", "GET"), engine.Int("status", 200),
-			engine.Duration("took", 1500*time.Microsecond), engine.Int("bytes", i), engine.Bool("cached", false))
+		l.Info("request handled", core.String("method", "GET"), core.Int("status", 200),
+			core.Duration("took", 1500*time.Microsecond), core.Int("bytes", i), core.Bool("cached", false))
 	}, false},
 	{"10fields", func(l *engine.Logger, i int) {
-		l.Info("request handled", engine.String("method", "GET"), engine.Int("status", 200),
-			engine.Duration("took", 1500*time.Microsecond), engine.Int("bytes", i), engine.Bool("cached", false),
-			engine.String("path", "/v1/items"), engine.Float64("ratio", 0.25), engine.Uint64("user", 42),
-			engine.String("trace", "4bf92f3577b34da6"), engine.Err(errBench))
+		l.Info("request handled", core.String("method", "GET"), core.Int("status", 200),
+			core.Duration("took", 1500*time.Microsecond), core.Int("bytes", i), core.Bool("cached", false),
+			core.String("path", "/v1/items"), core.Float64("ratio", 0.25), core.Uint64("user", 42),
+			core.String("trace", "4bf92f3577b34da6"), core.Err(errBench))
 	}, false},
-	{"context10", func(l *engine.Logger, i int) { l.Info("request handled", engine.Int("status", 200)) }, true},
+	{"context10", func(l *engine.Logger, i int) { l.Info("request handled", core.Int("status", 200)) }, true},
 }
 
 func contextLogger(l *engine.Logger) *engine.Logger {
-	return l.With(engine.String("service", "api"), engine.String("region", "eu-west-1"), engine.Int("pid", 4242),
-		engine.String("version", "1.2.3"), engine.Bool("canary", false), engine.String("host", "h1"),
-		engine.Int("shard", 3), engine.String("zone", "b"), engine.Float64("weight", 0.5), engine.String("az", "1a"))
+	return l.With(core.String("service", "api"), core.String("region", "eu-west-1"), core.Int("pid", 4242),
+		core.String("version", "1.2.3"), core.Bool("canary", false), core.String("host", "h1"),
+		core.Int("shard", 3), core.String("zone", "b"), core.Float64("weight", 0.5), core.String("az", "1a"))
 }
 
 // logParallel runs log from b.RunParallel callers and reports the share of
@@ -105,7 +106,7 @@ func BenchmarkLogDisabled(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			l.Debug("hidden", engine.Int("status", 200))
+			l.Debug("hidden", core.Int("status", 200))
 		}
 	})
 }

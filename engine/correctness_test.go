@@ -72,7 +72,7 @@ func TestCanceledContextDoesNotDropTheEvent(t *testing.T) {
 				cancel()
 				done := make(chan struct{})
 				go func() {
-					e.Logger().Log(ctx, engine.LevelError, "late")
+					e.Logger().Log(ctx, core.LevelError, "late")
 					close(done)
 				}()
 				if bound {
@@ -147,8 +147,8 @@ func TestMixedPoliciesKeepEveryError(t *testing.T) {
 	forEachQueue(t, func(t *testing.T, q engine.QueueKind) {
 		mem := sinks.NewMemory(sinks.MemoryOptions{})
 		mem.SetDelay(5 * time.Millisecond)
-		e, err := engine.New(engine.WithQueue(q), engine.WithLevel(engine.LevelDebug), engine.WithShards(2), engine.WithCapacity(16), engine.WithBatchSize(64),
-			engine.WithOverflowAt(engine.LevelError, ring.Block), engine.WithOverflow(ring.DropOldest),
+		e, err := engine.New(engine.WithQueue(q), engine.WithLevel(core.LevelDebug), engine.WithShards(2), engine.WithCapacity(16), engine.WithBatchSize(64),
+			engine.WithOverflowAt(core.LevelError, ring.Block), engine.WithOverflow(ring.DropOldest),
 			engine.WithBlockTimeout(10*time.Second), engine.WithSinkLagTimeout(10*time.Second), engine.WithSink(mem))
 		require.NoError(t, err)
 		const goroutines, each = 4, 5000 // 20 000 events, 1% errors
@@ -157,12 +157,12 @@ func TestMixedPoliciesKeepEveryError(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				log := e.Logger().With(engine.Int("g", g))
+				log := e.Logger().With(core.Int("g", g))
 				for i := range each {
 					if i%100 == 0 {
-						log.Error("error", engine.Int("i", i))
+						log.Error("error", core.Int("i", i))
 					} else {
-						log.Debug("chatter", engine.Int("i", i))
+						log.Debug("chatter", core.Int("i", i))
 					}
 				}
 			}()
@@ -173,7 +173,7 @@ func TestMixedPoliciesKeepEveryError(t *testing.T) {
 		s := rep.Sinks[0]
 		errorsWritten := 0
 		for _, ev := range mem.Events() {
-			if ev.Level == engine.LevelError {
+			if ev.Level == core.LevelError {
 				errorsWritten++
 			}
 		}
@@ -200,7 +200,7 @@ func TestPrintedTimesFollowMergeOrderAcrossShards(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 2000 {
-				e.Logger().Info("t", engine.Int("g", g), engine.Int("i", i))
+				e.Logger().Info("t", core.Int("g", g), core.Int("i", i))
 			}
 		}()
 	}
@@ -223,7 +223,7 @@ func TestCyclicValueIsLoggedAsAPlaceholder(t *testing.T) {
 	m := map[string]any{"a": 1}
 	m["self"] = m
 	before := e.Stats().Placeholders
-	e.Logger().Info("cyclic", engine.Any("m", m))
+	e.Logger().Info("cyclic", core.Any("m", m))
 	flush(t, e)
 	require.Equal(t, 1, mem.Len())
 	require.True(t, strings.HasPrefix(mem.Events()[0].Fields()[0].Str(), "!CYCLE("), mem.Events()[0].Fields()[0].Str())
@@ -240,7 +240,7 @@ func TestMonoAdvancesBetweenCallsOfOneGoroutine(t *testing.T) {
 	e := newEngine(t, engine.WithShards(4), engine.WithCapacity(4096), engine.WithOverflow(ring.Block), engine.WithSink(mem))
 	stop := churnProcs(0)
 	for i := range 10000 {
-		e.Logger().Info("m", engine.Int("i", i))
+		e.Logger().Info("m", core.Int("i", i))
 	}
 	stop()
 	flush(t, e)

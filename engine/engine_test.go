@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/engine"
 	"github.com/shardlog/shardlog/sinks"
 )
@@ -54,7 +55,7 @@ func TestLogReachesSinkAndIsAccounted(t *testing.T) {
 		e := newEngine(t, engine.WithSink(mem, engine.SinkName("mem")), engine.WithQueue(q))
 		log := e.Logger()
 		for i := range 100 {
-			log.Info("hello", engine.Int("i", i), engine.String("k", "v"))
+			log.Info("hello", core.Int("i", i), core.String("k", "v"))
 		}
 		log.Debug("not enabled")
 		flush(t, e)

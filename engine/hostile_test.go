@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/engine"
 	"github.com/shardlog/shardlog/sinks"
 	"github.com/shardlog/shardlog/sinks/format"
@@ -32,9 +33,9 @@ func TestHostileEventsThroughTheEngine(t *testing.T) {
 	var nilErr error
 	var nilPtr *struct{ A int }
 	log.Info(huge)
-	log.Info("bad \xff\xfe utf8", engine.String("k\xff", "v\xc3"), engine.Bytes("b", []byte{0, 1, 0xff}))
-	log.Info("forged\nlevel=ERROR msg=\"pwned\"\r\x1b[31m", engine.String("v", "a\nb"))
-	log.Info("nils", engine.Err(nilErr), engine.Any("p", nilPtr), engine.Any("n", nil))
+	log.Info("bad \xff\xfe utf8", core.String("k\xff", "v\xc3"), core.Bytes("b", []byte{0, 1, 0xff}))
+	log.Info("forged\nlevel=ERROR msg=\"pwned\"\r\x1b[31m", core.String("v", "a\nb"))
+	log.Info("nils", core.Err(nilErr), core.Any("p", nilPtr), core.Any("n", nil))
 	flush(t, e)
 
 	data, err := os.ReadFile(filepath.Join(dir, "app.log"))

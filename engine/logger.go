@@ -33,47 +33,47 @@ type Logger struct {
 }
 
 // Enabled reports whether an event at level l would be logged.
-func (l *Logger) Enabled(lvl Level) bool { return lvl >= l.e.level.Level() }
+func (l *Logger) Enabled(lvl core.Level) bool { return lvl >= l.e.level.Level() }
 
 // Trace logs at LevelTrace.
-func (l *Logger) Trace(msg string, fields ...Field) {
-	if LevelTrace >= l.e.level.Level() {
-		l.emit(context.Background(), LevelTrace, msg, fields, 0)
+func (l *Logger) Trace(msg string, fields ...core.Field) {
+	if core.LevelTrace >= l.e.level.Level() {
+		l.emit(context.Background(), core.LevelTrace, msg, fields, 0)
 	}
 }
 
 // Debug logs at LevelDebug.
-func (l *Logger) Debug(msg string, fields ...Field) {
-	if LevelDebug >= l.e.level.Level() {
-		l.emit(context.Background(), LevelDebug, msg, fields, 0)
+func (l *Logger) Debug(msg string, fields ...core.Field) {
+	if core.LevelDebug >= l.e.level.Level() {
+		l.emit(context.Background(), core.LevelDebug, msg, fields, 0)
 	}
 }
 
 // Info logs at LevelInfo.
-func (l *Logger) Info(msg string, fields ...Field) {
-	if LevelInfo >= l.e.level.Level() {
-		l.emit(context.Background(), LevelInfo, msg, fields, 0)
+func (l *Logger) Info(msg string, fields ...core.Field) {
+	if core.LevelInfo >= l.e.level.Level() {
+		l.emit(context.Background(), core.LevelInfo, msg, fields, 0)
 	}
 }
 
 // Warn logs at LevelWarn.
-func (l *Logger) Warn(msg string, fields ...Field) {
-	if LevelWarn >= l.e.level.Level() {
-		l.emit(context.Background(), LevelWarn, msg, fields, 0)
+func (l *Logger) Warn(msg string, fields ...core.Field) {
+	if core.LevelWarn >= l.e.level.Level() {
+		l.emit(context.Background(), core.LevelWarn, msg, fields, 0)
 	}
 }
 
 // Error logs at LevelError.
-func (l *Logger) Error(msg string, fields ...Field) {
-	if LevelError >= l.e.level.Level() {
-		l.emit(context.Background(), LevelError, msg, fields, 0)
+func (l *Logger) Error(msg string, fields ...core.Field) {
+	if core.LevelError >= l.e.level.Level() {
+		l.emit(context.Background(), core.LevelError, msg, fields, 0)
 	}
 }
 
 // Fatal logs at LevelFatal, waits up to the fatal timeout for every
 // pending event to be written, and exits the process with status 1.
-func (l *Logger) Fatal(msg string, fields ...Field) {
-	l.emit(context.Background(), LevelFatal, msg, fields, 0)
+func (l *Logger) Fatal(msg string, fields ...core.Field) {
+	l.emit(context.Background(), core.LevelFatal, msg, fields, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), l.e.cfg.fatalWait)
 	defer cancel()
 	_, _ = l.e.Shutdown(ctx)
@@ -83,7 +83,7 @@ func (l *Logger) Fatal(msg string, fields ...Field) {
 // Log logs at any level. ctx feeds the context extractors; it bounds a
 // Block wait only under WithContextBoundsWait (by default a canceled
 // request context does not lose the event). It may be nil.
-func (l *Logger) Log(ctx context.Context, lvl Level, msg string, fields ...Field) {
+func (l *Logger) Log(ctx context.Context, lvl core.Level, msg string, fields ...core.Field) {
 	if lvl >= l.e.level.Level() {
 		l.emit(ctx, lvl, msg, fields, 0)
 	}
@@ -91,7 +91,7 @@ func (l *Logger) Log(ctx context.Context, lvl Level, msg string, fields ...Field
 
 // With returns a logger that adds fields to every event. The fields are
 // copied now and shared by every event of the new logger.
-func (l *Logger) With(fields ...Field) *Logger {
+func (l *Logger) With(fields ...core.Field) *Logger {
 	if len(fields) == 0 {
 		return l
 	}
@@ -151,7 +151,7 @@ func (l *Logger) Sync() error {
 
 // emit captures and queues one enabled event. skip counts extra frames
 // between the user's call and emit's caller.
-func (l *Logger) emit(ctx context.Context, lvl Level, msg string, fields []Field, skip int) {
+func (l *Logger) emit(ctx context.Context, lvl core.Level, msg string, fields []core.Field, skip int) {
 	e := l.e
 	var pc uintptr
 	if e.cfg.addCaller {
@@ -166,7 +166,7 @@ func (l *Logger) emit(ctx context.Context, lvl Level, msg string, fields []Field
 // (the slog handler): the event's Time is t, kept even when zero so that
 // encoders leave it out, and its PC is pc. Mono is still read from the
 // clock after the slot is claimed.
-func (l *Logger) emitRecord(ctx context.Context, lvl Level, msg string, t time.Time, pc uintptr, fields []Field) ring.Status {
+func (l *Logger) emitRecord(ctx context.Context, lvl core.Level, msg string, t time.Time, pc uintptr, fields []core.Field) ring.Status {
 	return l.enqueue(ctx, lvl, msg, fields, pc, t, false)
 }
 
@@ -177,9 +177,9 @@ func (l *Logger) emitRecord(ctx context.Context, lvl Level, msg string, t time.T
 // so every event claimed after a flusher's Produced load carries a later
 // Mono (the watermark argument, docs/DESIGN.md). It must stay on the
 // stack, so the ring is called through its concrete type.
-func (l *Logger) enqueue(ctx context.Context, lvl Level, msg string, fields []Field, pc uintptr, t time.Time, clock bool) ring.Status {
+func (l *Logger) enqueue(ctx context.Context, lvl core.Level, msg string, fields []core.Field, pc uintptr, t time.Time, clock bool) ring.Status {
 	e := l.e
-	var extra []Field
+	var extra []core.Field
 	if ctx == nil {
 		ctx = context.Background() // Log documents nil as allowed
 	}

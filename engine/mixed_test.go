@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/engine"
 	"github.com/shardlog/shardlog/ring"
 	"github.com/shardlog/shardlog/sinks"
@@ -31,16 +32,16 @@ func TestMixedLoadKeepsEveryGuarantee(t *testing.T) {
 		failing.SetErr(errors.New("disk full"))
 		e, err := engine.New(engine.WithQueue(q), engine.WithShards(4), engine.WithCapacity(32),
 			engine.WithBatchSize(8), engine.WithLaneDepth(2), engine.WithSinkLagTimeout(2*time.Millisecond),
-			engine.WithLevel(engine.LevelDebug),
-			engine.WithOverflowAt(engine.LevelError, ring.Block), engine.WithBlockTimeout(50*time.Millisecond),
+			engine.WithLevel(core.LevelDebug),
+			engine.WithOverflowAt(core.LevelError, ring.Block), engine.WithBlockTimeout(50*time.Millisecond),
 			engine.WithErrorHandler(func(error) {}),
 			engine.WithSink(fast, engine.SinkName("fast")),
-			engine.WithSink(slow, engine.SinkName("slow"), engine.SinkLevel(engine.LevelInfo)),
-			engine.WithSink(failing, engine.SinkName("failing"), engine.SinkLevel(engine.LevelWarn)))
+			engine.WithSink(slow, engine.SinkName("slow"), engine.SinkLevel(core.LevelInfo)),
+			engine.WithSink(failing, engine.SinkName("failing"), engine.SinkLevel(core.LevelWarn)))
 		require.NoError(t, err)
 
 		const goroutines, each = 6, 2500
-		levels := []engine.Level{engine.LevelDebug, engine.LevelInfo, engine.LevelWarn, engine.LevelError}
+		levels := []core.Level{core.LevelDebug, core.LevelInfo, core.LevelWarn, core.LevelError}
 		stop := make(chan struct{})
 		var side sync.WaitGroup
 		side.Add(1)
@@ -63,9 +64,9 @@ func TestMixedLoadKeepsEveryGuarantee(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				log := e.Logger().With(engine.Int("g", g))
+				log := e.Logger().With(core.Int("g", g))
 				for i := range each {
-					log.Log(context.Background(), levels[i%len(levels)], "mixed", engine.Int("seq", i))
+					log.Log(context.Background(), levels[i%len(levels)], "mixed", core.Int("seq", i))
 					if i%97 == 0 {
 						runtime.Gosched()
 					}

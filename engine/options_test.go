@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/engine"
 	"github.com/shardlog/shardlog/ring"
 	"github.com/shardlog/shardlog/sinks"
@@ -31,7 +32,7 @@ func TestNewRefusesBadOptionsNamingThem(t *testing.T) {
 		{"capacity negative", []engine.Option{ok, engine.WithCapacity(-4)}, "WithCapacity: must be a power of two >= 2, got -4"},
 		{"capacity not pow2", []engine.Option{ok, engine.WithCapacity(1000)}, "WithCapacity: must be a power of two >= 2, got 1000"},
 		{"policy unknown", []engine.Option{ok, engine.WithOverflow(ring.Policy(9))}, "WithOverflow: unknown policy 9"},
-		{"rule policy unknown", []engine.Option{ok, engine.WithOverflowAt(engine.LevelError, ring.Policy(7))}, "WithOverflowAt(ERROR): unknown policy 7"},
+		{"rule policy unknown", []engine.Option{ok, engine.WithOverflowAt(core.LevelError, ring.Policy(7))}, "WithOverflowAt(ERROR): unknown policy 7"},
 		{"block timeout", []engine.Option{ok, engine.WithBlockTimeout(0)}, "WithBlockTimeout: must be > 0"},
 		{"batch size", []engine.Option{ok, engine.WithBatchSize(0)}, "WithBatchSize: must be in 1..65536, got 0"},
 		{"lane depth", []engine.Option{ok, engine.WithLaneDepth(-1)}, "WithLaneDepth: must be in 1..1024, got -1"},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/engine"
 	"github.com/shardlog/shardlog/ring"
 	"github.com/shardlog/shardlog/sinks"
@@ -27,20 +28,20 @@ func TestOrderSurvivesMigration(t *testing.T) {
 		e := newEngine(t, engine.WithQueue(q), engine.WithShards(4), engine.WithCapacity(256),
 			engine.WithBatchSize(32), engine.WithOverflow(ring.Block), engine.WithBlockTimeout(10e9),
 			engine.WithSink(all, engine.SinkName("all")),
-			engine.WithSink(warn, engine.SinkName("warn"), engine.SinkLevel(engine.LevelWarn)))
+			engine.WithSink(warn, engine.SinkName("warn"), engine.SinkLevel(core.LevelWarn)))
 		const goroutines, each = 8, 1500
 		var wg sync.WaitGroup
 		for g := range goroutines {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				log := e.Logger().With(engine.Int("g", g))
+				log := e.Logger().With(core.Int("g", g))
 				for i := range each {
-					lvl := engine.LevelInfo
+					lvl := core.LevelInfo
 					if i%3 == 0 {
-						lvl = engine.LevelWarn
+						lvl = core.LevelWarn
 					}
-					log.Log(context.Background(), lvl, "ordered", engine.Int("seq", i))
+					log.Log(context.Background(), lvl, "ordered", core.Int("seq", i))
 					switch i % 7 {
 					case 0:
 						runtime.Gosched()
@@ -91,7 +92,7 @@ func TestOrderWithManySmallBatches(t *testing.T) {
 			defer close(done)
 			log := e.Logger()
 			for i := range n {
-				log.Info("seq", engine.Int("i", i))
+				log.Info("seq", core.Int("i", i))
 				if i%5 == 0 {
 					runtime.Gosched()
 				}

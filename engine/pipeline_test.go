@@ -28,7 +28,7 @@ func TestValuesAreCapturedAtCallTime(t *testing.T) {
 	type point struct{ X, Y int }
 	p := &point{1, 2}
 	s := []string{"x", "y"}
-	e.Logger().Info("captured", engine.Bytes("b", b), engine.Any("m", m), engine.Any("p", p), engine.Any("s", s))
+	e.Logger().Info("captured", core.Bytes("b", b), core.Any("m", m), core.Any("p", p), core.Any("s", s))
 	copy(b, "AFTER!")
 	m["a"] = 99
 	p.X = 99
@@ -44,9 +44,9 @@ func TestValuesAreCapturedAtCallTime(t *testing.T) {
 func TestSinkLevelsRouteAndAccountPerSink(t *testing.T) {
 	all := sinks.NewMemory(sinks.MemoryOptions{})
 	warn := sinks.NewMemory(sinks.MemoryOptions{})
-	e := newEngine(t, engine.WithLevel(engine.LevelDebug),
+	e := newEngine(t, engine.WithLevel(core.LevelDebug),
 		engine.WithSink(all, engine.SinkName("all")),
-		engine.WithSink(warn, engine.SinkName("warn"), engine.SinkLevel(engine.LevelWarn)))
+		engine.WithSink(warn, engine.SinkName("warn"), engine.SinkLevel(core.LevelWarn)))
 	log := e.Logger()
 	log.Trace("below engine level")
 	log.Debug("d")
@@ -74,8 +74,8 @@ func TestLevelVarChangesAtRunTime(t *testing.T) {
 	e := newEngine(t, engine.WithSink(mem), engine.WithLevelVar(&lv))
 	log := e.Logger()
 	log.Debug("hidden")
-	lv.Set(engine.LevelDebug)
-	require.True(t, log.Enabled(engine.LevelDebug))
+	lv.Set(core.LevelDebug)
+	require.True(t, log.Enabled(core.LevelDebug))
 	log.Debug("shown")
 	flush(t, e)
 	require.Equal(t, 1, mem.Len())
@@ -85,8 +85,8 @@ func TestLevelVarChangesAtRunTime(t *testing.T) {
 func TestWithNamedGroupAndCaller(t *testing.T) {
 	mem := sinks.NewMemory(sinks.MemoryOptions{})
 	e := newEngine(t, engine.WithSink(mem), engine.WithCaller(true), engine.WithName("svc"))
-	log := e.Logger().Named("http").With(engine.String("req", "r1")).WithGroup("g")
-	log.Info("hi", engine.Int("n", 1))
+	log := e.Logger().Named("http").With(core.String("req", "r1")).WithGroup("g")
+	log.Info("hi", core.Int("n", 1))
 	flush(t, e)
 	var got map[string]any
 	require.NoError(t, json.Unmarshal([]byte(mem.Lines()[0]), &got))
@@ -108,7 +108,7 @@ func TestEnrichersFiltersAndContextExtractors(t *testing.T) {
 		}))
 	ctx := context.WithValue(context.Background(), key{}, []core.Field{core.String("trace_id", "t-1")})
 	log := e.Logger()
-	log.Log(ctx, engine.LevelInfo, "kept")
+	log.Log(ctx, core.LevelInfo, "kept")
 	log.Info("noise: dropped")
 	flush(t, e)
 	require.Equal(t, 1, mem.Len())
@@ -172,7 +172,7 @@ func TestSlowSinkDoesNotDelayOthers(t *testing.T) {
 				const n = 2000
 				start := time.Now()
 				for i := range n {
-					e.Logger().Info("e", engine.Int("i", i))
+					e.Logger().Info("e", core.Int("i", i))
 					if i%100 == 0 {
 						time.Sleep(time.Millisecond) // let flushers keep up; the test is about the sinks
 					}
@@ -229,7 +229,7 @@ func TestOverloadAccountingIsExact(t *testing.T) {
 					go func() {
 						defer wg.Done()
 						for i := range each {
-							e.Logger().Info("burst", engine.Int("g", g), engine.Int("i", i))
+							e.Logger().Info("burst", core.Int("g", g), core.Int("i", i))
 						}
 					}()
 				}
@@ -277,19 +277,19 @@ func TestFatalLogsDrainsAndExits(t *testing.T) {
 	e, err := engine.New(engine.WithSink(mem), engine.WithExitFunc(func(c int) { code = c }))
 	require.NoError(t, err)
 	e.Logger().Info("before")
-	e.Logger().Fatal("fatal", engine.String("why", "test"))
+	e.Logger().Fatal("fatal", core.String("why", "test"))
 	require.Equal(t, 1, code)
 	require.Equal(t, 2, mem.Len(), "both events written before exit")
-	require.Equal(t, engine.LevelFatal, mem.Events()[1].Level)
+	require.Equal(t, core.LevelFatal, mem.Events()[1].Level)
 }
 
 func TestPerCallSitePolicy(t *testing.T) {
 	mem := sinks.NewMemory(sinks.MemoryOptions{})
 	mem.SetDelay(time.Millisecond)
 	e := newEngine(t, engine.WithSink(mem), engine.WithCapacity(2), engine.WithShards(1), engine.WithBatchSize(1),
-		engine.WithOverflow(policies[1]), engine.WithOverflowAt(engine.LevelError, policies[2]), engine.WithBlockTimeout(time.Second))
+		engine.WithOverflow(policies[1]), engine.WithOverflowAt(core.LevelError, policies[2]), engine.WithBlockTimeout(time.Second))
 	for i := range 50 {
-		e.Logger().Error("must not be dropped", engine.Int("i", i))
+		e.Logger().Error("must not be dropped", core.Int("i", i))
 	}
 	flush(t, e)
 	st := e.Stats().Sinks[0]
@@ -308,8 +308,8 @@ func ExampleLogger() {
 	if err != nil {
 		panic(err)
 	}
-	log := e.Logger().Named("api").With(engine.String("region", "eu"))
-	log.Info("request handled", engine.Int("status", 200), engine.Duration("took", 1500*time.Microsecond))
+	log := e.Logger().Named("api").With(core.String("region", "eu"))
+	log.Info("request handled", core.Int("status", 200), core.Duration("took", 1500*time.Microsecond))
 	rep, _ := e.Shutdown(context.Background())
 	var line map[string]any
 	_ = json.Unmarshal([]byte(mem.Lines()[0]), &line)
@@ -350,7 +350,7 @@ func TestFlusherAffinityWorks(t *testing.T) {
 	e := newEngine(t, engine.WithSink(mem), engine.WithFlusherAffinity(true),
 		engine.WithErrorHandler(func(error) { errs.Add(1) }))
 	for i := range 100 {
-		e.Logger().Info("bound", engine.Int("i", i))
+		e.Logger().Info("bound", core.Int("i", i))
 	}
 	flush(t, e)
 	require.Equal(t, 100, mem.Len())
@@ -365,18 +365,18 @@ func TestSinkLevelVarChangesAtRunTime(t *testing.T) {
 		var lv core.LevelVar // Info
 		mem := sinks.NewMemory(sinks.MemoryOptions{})
 		all := sinks.NewMemory(sinks.MemoryOptions{})
-		e := newEngine(t, engine.WithQueue(q), engine.WithLevel(engine.LevelDebug),
+		e := newEngine(t, engine.WithQueue(q), engine.WithLevel(core.LevelDebug),
 			engine.WithSink(mem, engine.SinkName("leveled"), engine.SinkLevelVar(&lv)),
 			engine.WithSink(all, engine.SinkName("all")))
 		log := e.Logger()
 		log.Debug("d1")
 		log.Info("i1")
 		flush(t, e)
-		lv.Set(engine.LevelWarn)
+		lv.Set(core.LevelWarn)
 		log.Info("i2")
 		log.Warn("w2")
 		flush(t, e)
-		lv.Set(engine.LevelDebug)
+		lv.Set(core.LevelDebug)
 		log.Debug("d3")
 		flush(t, e)
 

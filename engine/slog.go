@@ -132,7 +132,7 @@ func (h *Handler) Enabled(_ context.Context, lvl slog.Level) bool {
 	if h.level != nil {
 		return lvl >= h.level.Level()
 	}
-	return Level(lvl) >= h.l.e.level.Level()
+	return core.Level(lvl) >= h.l.e.level.Level()
 }
 
 // Handle logs r. It does not check the level again: slog.Logger calls
@@ -140,7 +140,7 @@ func (h *Handler) Enabled(_ context.Context, lvl slog.Level) bool {
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	// The fields live on the stack: ten fit without allocating, as in an
 	// Event, and the engine copies them into the ring slot.
-	var buf [core.InlineFields]Field
+	var buf [core.InlineFields]core.Field
 	fields := buf[:0]
 	if r.NumAttrs() > 0 {
 		r.Attrs(func(a slog.Attr) bool {
@@ -148,7 +148,7 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 			return true
 		})
 	}
-	lvl, msg, t := Level(r.Level), r.Message, r.Time
+	lvl, msg, t := core.Level(r.Level), r.Message, r.Time
 	var pc uintptr
 	if h.addSource {
 		pc = r.PC
@@ -169,7 +169,7 @@ func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	if len(attrs) == 0 {
 		return h
 	}
-	var fields []Field
+	var fields []core.Field
 	for _, a := range attrs {
 		fields = h.appendAttr(fields, a, h.groups)
 	}
@@ -192,7 +192,7 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 
 // appendAttr converts a to fields appended to dst. groups is the group
 // path of a, for ReplaceAttr.
-func (h *Handler) appendAttr(dst []Field, a slog.Attr, groups []string) []Field {
+func (h *Handler) appendAttr(dst []core.Field, a slog.Attr, groups []string) []core.Field {
 	v := a.Value
 	k := v.Kind() // a type switch: read once
 	if k == slog.KindLogValuer {
@@ -235,7 +235,7 @@ func (h *Handler) appendAttr(dst []Field, a slog.Attr, groups []string) []Field 
 
 // valueField converts a resolved value of kind k, not a group. The basic
 // kinds are read through their typed accessors, which do not allocate.
-func valueField(key string, k slog.Kind, v slog.Value) Field {
+func valueField(key string, k slog.Kind, v slog.Value) core.Field {
 	switch k {
 	case slog.KindString:
 		return core.String(key, v.String())
@@ -257,7 +257,7 @@ func valueField(key string, k slog.Kind, v slog.Value) Field {
 
 // replaceBuiltins passes the record's built-in entries to ReplaceAttr and
 // reads back what the engine can represent; see HandlerOptions.ReplaceAttr.
-func (h *Handler) replaceBuiltins(r slog.Record, t time.Time, pc uintptr) (Level, string, time.Time, uintptr) {
+func (h *Handler) replaceBuiltins(r slog.Record, t time.Time, pc uintptr) (core.Level, string, time.Time, uintptr) {
 	if !t.IsZero() {
 		a := h.replace(nil, slog.Time(slog.TimeKey, t))
 		if v := a.Value.Resolve(); a.Key == "" {
@@ -266,12 +266,12 @@ func (h *Handler) replaceBuiltins(r slog.Record, t time.Time, pc uintptr) (Level
 			t = v.Time()
 		}
 	}
-	lvl := Level(r.Level)
+	lvl := core.Level(r.Level)
 	a := h.replace(nil, slog.Any(slog.LevelKey, r.Level))
 	switch x := a.Value.Resolve().Any().(type) {
 	case slog.Level:
-		lvl = Level(x)
-	case Level:
+		lvl = core.Level(x)
+	case core.Level:
 		lvl = x
 	}
 	if pc != 0 {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/engine"
 )
 
@@ -52,8 +53,8 @@ func BenchmarkSlog(b *testing.B) {
 	})
 	b.Run("native5", func(b *testing.B) {
 		run(b, func(_ *slog.Logger, l *engine.Logger) {
-			l.Info("request", engine.String("method", "GET"), engine.Int("status", 200),
-				engine.Duration("took", time.Millisecond), engine.Bool("ok", true), engine.Time("at", now))
+			l.Info("request", core.String("method", "GET"), core.Int("status", 200),
+				core.Duration("took", time.Millisecond), core.Bool("ok", true), core.Time("at", now))
 		})
 	})
 }

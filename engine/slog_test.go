@@ -73,7 +73,7 @@ func TestSlogHandlerPassesTestHandler(t *testing.T) {
 
 func TestSlogHandlerNestsWithAttrsWithGroupAndGroupAttrs(t *testing.T) {
 	e, mem := newSlogEngine(t)
-	h := engine.NewHandler(e.Logger().Named("svc").With(engine.String("native", "n")), nil)
+	h := engine.NewHandler(e.Logger().Named("svc").With(core.String("native", "n")), nil)
 	log := slog.New(h).With("a", 1).WithGroup("g").With("b", 2).WithGroup("h")
 	log.Info("m", "c", 3,
 		slog.Group("grp", slog.Int("d", 4), slog.Group("", slog.Int("inlined", 5))),
@@ -209,9 +209,9 @@ func TestSlogHandlerEnabledFollowsLevel(t *testing.T) {
 	engineLevel := engine.NewHandler(e.Logger(), nil)
 	require.True(t, engineLevel.Enabled(ctx, slog.LevelInfo))
 	require.False(t, engineLevel.Enabled(ctx, slog.LevelDebug))
-	e.LevelVar().Set(engine.LevelDebug)
+	e.LevelVar().Set(core.LevelDebug)
 	require.True(t, engineLevel.Enabled(ctx, slog.LevelDebug))
-	e.LevelVar().Set(engine.LevelInfo)
+	e.LevelVar().Set(core.LevelInfo)
 
 	var lv slog.LevelVar
 	lv.Set(slog.LevelWarn)
