@@ -23,6 +23,21 @@ type (
 	Reason    = engine.Reason
 )
 
+// Metrics are what an operator reads (Engine.Metrics, a MetricsReader for
+// intervals, Engine.MetricsHandler for JSON over HTTP, Engine.PublishExpvar);
+// see engine.Metrics.
+type (
+	Metrics       = engine.Metrics
+	SinkMetrics   = engine.SinkMetrics
+	EngineMetrics = engine.EngineMetrics
+	ShardMetrics  = engine.ShardMetrics
+	LevelCount    = engine.LevelCount
+	MetricsReader = engine.MetricsReader
+)
+
+// MetricsSchema names the JSON layout of Metrics.
+const MetricsSchema = engine.MetricsSchema
+
 // The drop reasons; see engine.Reason.
 const (
 	QueueFullOldest = engine.QueueFullOldest

@@ -48,8 +48,10 @@ type sinkWriter struct {
 	lagging  atomic.Bool
 	frontier atomic.Int64 // all events with Mono < frontier are written
 
-	counters sinkCounters
-	latency  *hist.Recorder // Write latency, ns
+	counters   sinkCounters
+	latency    *hist.Recorder // Write latency, ns
+	batchSizes *hist.Recorder // events per Write
+	lastErr    atomic.Pointer[errRecord]
 
 	ctx    context.Context // for sink calls; canceled when Shutdown gives up
 	cancel context.CancelFunc
@@ -84,21 +86,22 @@ type flushRequest struct {
 
 func newSinkWriter(e *Engine, index int, sc sinkConfig, enc, shards int) *sinkWriter {
 	w := &sinkWriter{
-		e:       e,
-		index:   index,
-		name:    sc.name,
-		sink:    sc.sink,
-		class:   e.classes.of(sc.minLevel),
-		level:   sc.levelVar,
-		enc:     enc,
-		wake:    make(chan struct{}, 1),
-		flushes: make(chan flushRequest),
-		exited:  make(chan struct{}),
-		settled: make(chan struct{}),
-		latency: hist.NewLatencyRecorder(),
-		held:    make([]int, shards),
-		bound:   make([]int64, shards),
-		wm:      make([]int64, shards),
+		e:          e,
+		index:      index,
+		name:       sc.name,
+		sink:       sc.sink,
+		class:      e.classes.of(sc.minLevel),
+		level:      sc.levelVar,
+		enc:        enc,
+		wake:       make(chan struct{}, 1),
+		flushes:    make(chan flushRequest),
+		exited:     make(chan struct{}),
+		settled:    make(chan struct{}),
+		latency:    hist.NewLatencyRecorder(),
+		batchSizes: mustRecorder(1, 1<<16, 2),
+		held:       make([]int, shards),
+		bound:      make([]int64, shards),
+		wm:         make([]int64, shards),
 	}
 	for s := range shards {
 		w.lanes = append(w.lanes, newLane(e.cfg.laneDepth))
@@ -373,11 +376,27 @@ func (w *sinkWriter) write() {
 			err = fmt.Errorf("wrote %d of %d events without an error", n, len(w.entries))
 		}
 	}
+	w.batchSizes.Record(int64(len(w.entries)))
 	if err != nil {
 		w.counters.errors.Add(1)
+		w.noteError(err)
 		w.e.errs.report(fmt.Errorf("engine: sink %s: write: %w", w.name, err))
 	}
 	clear(w.entries) // drop references into batches before they are reused
+}
+
+// noteError keeps err as the sink's last error (Metrics).
+func (w *sinkWriter) noteError(err error) {
+	w.lastErr.Store(&errRecord{msg: err.Error(), at: time.Now()})
+}
+
+// mustRecorder makes a recorder of a geometry fixed in the source.
+func mustRecorder(lowest, highest int64, sigfigs int) *hist.Recorder {
+	r, err := hist.NewRecorder(lowest, highest, sigfigs)
+	if err != nil {
+		panic("engine: " + err.Error()) // a programming error, caught by every test
+	}
+	return r
 }
 
 func (w *sinkWriter) safeWrite() (n int, err error) {
@@ -396,6 +415,7 @@ func (w *sinkWriter) safeCall(what string, f func(context.Context) error, ctx co
 		}
 		if err != nil {
 			w.counters.errors.Add(1)
+			w.noteError(err)
 			w.e.errs.report(fmt.Errorf("engine: sink %s: %s: %w", w.name, what, err))
 		}
 	}()

@@ -164,3 +164,27 @@ func (s *Snapshot) MarshalJSON() ([]byte, error) {
 		Overflow: s.Overflow(),
 	})
 }
+
+// Sub returns the values of s that are not in prev, where prev is an
+// earlier cumulative snapshot of the same recorder (so every bucket of
+// prev is at most that of s): an interval computed by a reader that keeps
+// its own previous snapshot, so that several readers each get their own
+// intervals and none drains the recorder for the others. A nil or empty
+// prev returns s. Snapshots of different geometries are not comparable;
+// Sub then returns s.
+func (s *Snapshot) Sub(prev *Snapshot) *Snapshot {
+	a, b := s.hist(), prev.hist()
+	if a == nil || b == nil || !sameGeometry(a, b) {
+		if s == nil {
+			return &Snapshot{}
+		}
+		return s
+	}
+	ea, eb := a.Export(), b.Export()
+	for i := range ea.Counts {
+		if i < len(eb.Counts) {
+			ea.Counts[i] = max(0, ea.Counts[i]-eb.Counts[i])
+		}
+	}
+	return newSnapshot(hdrhistogram.Import(ea), max(0, s.overflow-prev.overflow))
+}

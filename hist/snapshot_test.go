@@ -98,3 +98,25 @@ func TestSnapshotMarshalJSONExportsSummary(t *testing.T) {
 		"overflow": 0,
 	}, got)
 }
+
+// Sub gives the values recorded between two cumulative snapshots, so two
+// readers keep separate intervals without draining the recorder.
+func TestSnapshotSubIsTheInterval(t *testing.T) {
+	r := hist.NewLatencyRecorder()
+	for v := int64(1); v <= 100; v++ {
+		r.Record(v * 1000)
+	}
+	first := r.Cumulative()
+	for v := int64(1); v <= 10; v++ {
+		r.Record(v * 1_000_000)
+	}
+	second := r.Cumulative()
+	d := second.Sub(first)
+	require.Equal(t, int64(10), d.Count())
+	require.InDelta(t, 1_000_000, d.Min(), 1_000)
+	require.InDelta(t, 10_000_000, d.Max(), 10_000)
+	require.Equal(t, int64(110), second.Count(), "Sub changes neither snapshot")
+	require.Equal(t, int64(100), first.Count())
+	require.Equal(t, second, second.Sub(nil))
+	require.Zero(t, (*hist.Snapshot)(nil).Sub(first).Count())
+}
