@@ -22,10 +22,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -70,6 +73,8 @@ type config struct {
 	capacity      int // 0: the engine's default
 	progress      time.Duration
 	jsonReport    bool
+	metricsJSON   string // file for the final Metrics snapshot, or ""
+	metricsAddr   string // address to serve /metrics.json on while running, or ""
 }
 
 func (c config) usesFile() bool    { return c.sink == "file" || c.sink == "both" }
@@ -97,6 +102,8 @@ func parseFlags(args []string, help io.Writer) (config, error) {
 	fs.IntVar(&c.capacity, "capacity", 0, fmt.Sprintf("slots per shard, a power of two >= 2; 0: %d", shardlog.DefaultCapacity))
 	fs.DurationVar(&c.progress, "progress", time.Second, "progress line interval; 0 disables it")
 	fs.BoolVar(&c.jsonReport, "json", false, "print the final report as JSON")
+	fs.StringVar(&c.metricsJSON, "metrics-json", "", "write the engine's final metrics (schema "+shardlog.MetricsSchema+") to this file")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve the engine's metrics as JSON at http://ADDR/metrics.json while the load runs (e.g. 127.0.0.1:9100)")
 
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -236,10 +243,22 @@ func runMain(ctx context.Context, stopSignals func(), args []string, stdout, std
 	// The console sink shares standard error with the progress line: a
 	// line rewritten in place would be torn by log lines.
 	tty = tty && !c.usesConsole()
+	_, stopServer, err := serveMetrics(c.metricsAddr, p.eng)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
 	res, err := runLoad(ctx, c, p, stderr, tty, stopSignals)
+	stopServer()
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
+	}
+	if c.metricsJSON != "" {
+		if err := writeMetrics(c.metricsJSON, p.eng); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
 	}
 	if c.jsonReport {
 		err = res.writeJSON(stdout)
@@ -314,4 +333,44 @@ func runLoad(ctx context.Context, c config, p *pipeline, progressOut io.Writer, 
 		discarded = int64(p.discard.Events())
 	}
 	return newResult(c, p.eng, w, rep, shutdownErr, generate, wall, discarded), nil
+}
+
+// serveMetrics serves the engine's metrics at addr/metrics.json until
+// the returned stop is called, and returns the address it listens on;
+// with an empty addr it does nothing.
+func serveMetrics(addr string, e *shardlog.Engine) (net.Addr, func(), error) {
+	if addr == "" {
+		return nil, func() {}, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("loadgen: -metrics-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics.json", e.MetricsHandler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln)
+	}()
+	return ln.Addr(), func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+	}, nil
+}
+
+// writeMetrics writes the engine's final metrics, histograms included, as
+// indented JSON to path.
+func writeMetrics(path string, e *shardlog.Engine) error {
+	data, err := json.MarshalIndent(e.Metrics(true), "", "  ")
+	if err != nil {
+		return fmt.Errorf("loadgen: -metrics-json: %w", err)
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("loadgen: -metrics-json: %w", err)
+	}
+	return nil
 }

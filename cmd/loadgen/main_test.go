@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/shardlog/shardlog"
 )
 
 // shortRun parses args after the test's defaults: a 300ms open-loop run at
@@ -192,4 +195,42 @@ func TestParseFlagsHelp(t *testing.T) {
 	_, err := parseFlags([]string{"-help"}, &help)
 	assert.True(t, errors.Is(err, flag.ErrHelp))
 	assert.Contains(t, help.String(), "Usage: loadgen")
+}
+
+// -metrics-json writes the engine's final metrics, whose counts agree
+// with the report; -metrics-addr serves them while the load runs.
+func TestMetricsFlags(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "metrics.json")
+	var out, errOut bytes.Buffer
+	code := runMain(context.Background(), nil, []string{"-duration", "100ms", "-rate", "5000", "-goroutines", "2",
+		"-sink", "discard", "-progress", "0", "-json", "-metrics-json", path, "-metrics-addr", "127.0.0.1:0"}, &out, &errOut, false)
+	require.Equal(t, 0, code, errOut.String())
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var m shardlog.Metrics
+	require.NoError(t, json.Unmarshal(data, &m))
+	require.Equal(t, shardlog.MetricsSchema, m.Schema)
+	require.Len(t, m.Sinks, 1)
+	s := m.Sinks[0]
+	require.Positive(t, s.Written)
+	require.Equal(t, s.Accepted, s.Written+s.Dropped.Total()+s.Failed+s.Pending)
+
+	e, err := shardlog.New(shardlog.WithSink(&discardSink{}))
+	require.NoError(t, err)
+	addr, stop, err := serveMetrics("127.0.0.1:0", e)
+	require.NoError(t, err)
+	e.Logger().Info("x")
+	require.NoError(t, e.Logger().Sync())
+	resp, err := http.Get("http://" + addr.String() + "/metrics.json")
+	require.NoError(t, err)
+	var live shardlog.Metrics
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&live))
+	resp.Body.Close()
+	require.Equal(t, uint64(1), live.Sinks[0].Written)
+	stop()
+	_, err = e.Shutdown(context.Background())
+	require.NoError(t, err)
+
+	_, _, err = serveMetrics("not an address", e)
+	require.ErrorContains(t, err, "-metrics-addr")
 }
