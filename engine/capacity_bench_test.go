@@ -266,3 +266,38 @@ func BenchmarkIdleEngine(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMetrics measures what reading the metrics costs a service: a
+// counters-only snapshot (what a scraper reading counters pays) and one
+// with every sink's latency and batch-size distributions, for 2 and 16
+// shards and 1 and 8 sinks, on an engine that has logged and written.
+func BenchmarkMetrics(b *testing.B) {
+	for _, shards := range []int{2, 16} {
+		for _, nsinks := range []int{1, 8} {
+			for _, histograms := range []bool{false, true} {
+				b.Run(fmt.Sprintf("shards=%d/sinks=%d/histograms=%v", shards, nsinks, histograms), func(b *testing.B) {
+					opts := []engine.Option{engine.WithShards(shards)}
+					for i := range nsinks {
+						opts = append(opts, engine.WithSink(&countSink{}, engine.SinkName(fmt.Sprintf("s%d", i))))
+					}
+					e, err := engine.New(opts...)
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.Cleanup(func() { _, _ = e.Shutdown(context.Background()) })
+					for i := range 10000 {
+						logCases[1].log(e.Logger(), i)
+					}
+					if err := e.Flush(context.Background()); err != nil {
+						b.Fatal(err)
+					}
+					b.ReportAllocs()
+					b.ResetTimer()
+					for range b.N {
+						_ = e.Metrics(histograms)
+					}
+				})
+			}
+		}
+	}
+}

@@ -112,7 +112,7 @@ func (e *Engine) Metrics(histograms bool) Metrics {
 		}
 		m.Engine.Shards = append(m.Engine.Shards, sm)
 	}
-	rep := e.Stats() // the per-sink accounting, outcome-first
+	rep := e.report(false) // the per-sink accounting, outcome-first
 	m.Engine.Errors, m.Engine.Placeholders = rep.Errors, rep.Placeholders
 	for i, w := range e.writers {
 		st := rep.Sinks[i]

@@ -109,7 +109,11 @@ type Report struct {
 // Stats returns the accounting of every sink. It may be called at any
 // time; counters are read outcome-first, acceptance-last, so Pending is
 // never negative even while events flow.
-func (e *Engine) Stats() Report {
+func (e *Engine) Stats() Report { return e.report(true) }
+
+// report is Stats, with the latency distributions (a clone of each sink's
+// histogram, ~200 KiB apiece) only when latency is set.
+func (e *Engine) report(latency bool) Report {
 	r := Report{Sinks: make([]SinkStats, len(e.writers))}
 	for i, w := range e.writers {
 		st := &r.Sinks[i]
@@ -141,7 +145,9 @@ func (e *Engine) Stats() Report {
 			st.Pending = st.Accepted - done
 		}
 		st.Stuck = w.abandoned.Load() && !w.isSettled()
-		st.WriteLatency = w.latency.Cumulative()
+		if latency {
+			st.WriteLatency = w.latency.Cumulative()
+		}
 	}
 	r.Errors = e.errs.count.Load()
 	r.Placeholders = core.Placeholders()
