@@ -33,6 +33,10 @@ func SinkLevel(l Level) SinkOption { return engine.SinkLevel(l) }
 // SinkLevelVar gives a sink a level that can change at run time.
 func SinkLevelVar(v *LevelVar) SinkOption { return engine.SinkLevelVar(v) }
 
+// SinkLossMarker makes the sink's output say when events are missing: the
+// next batch after a loss starts with one record counting it by reason.
+func SinkLossMarker(on bool) SinkOption { return engine.SinkLossMarker(on) }
+
 // SinkLevelName is SinkLevel with the level given by name.
 func SinkLevelName(name string) SinkOption { return engine.SinkLevelName(name) }
 

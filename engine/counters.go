@@ -37,4 +37,5 @@ type sinkCounters struct {
 	writes  atomic.Uint64 // Write calls
 	errors  atomic.Uint64 // Write/Flush/Close errors and panics
 	bytes   atomic.Uint64 // encoded bytes handed to Write
+	markers atomic.Uint64 // loss markers written (lossmarker.go)
 }

@@ -75,6 +75,7 @@ type SinkMetrics struct {
 	Bytes    uint64 `json:"bytes"`   // encoded bytes handed to Write
 	Batches  uint64 `json:"batches"` // Write calls
 	Errors   uint64 `json:"errors"`  // failed or panicking sink calls
+	Markers  uint64 `json:"markers"` // loss markers written (SinkLossMarker)
 	// LastError is the most recent error of a sink call, and when it
 	// happened; empty when there has been none.
 	LastError     string    `json:"last_error,omitempty"`
@@ -119,7 +120,7 @@ func (e *Engine) Metrics(histograms bool) Metrics {
 		sm := SinkMetrics{
 			Name: st.Name, Accepted: st.Accepted, Written: st.Written, Dropped: st.Dropped,
 			Failed: st.Failed, Pending: st.Pending, Bytes: st.Bytes, Batches: st.Writes,
-			Errors: st.Errors, Lagging: w.lagging.Load(), Stuck: st.Stuck,
+			Errors: st.Errors, Markers: st.Markers, Lagging: w.lagging.Load(), Stuck: st.Stuck,
 		}
 		if le := w.lastErr.Load(); le != nil {
 			sm.LastError, sm.LastErrorTime = le.msg, le.at
@@ -187,6 +188,7 @@ func (m Metrics) since(prev Metrics, histograms bool) Metrics {
 		c.Bytes -= p.Bytes
 		c.Batches -= p.Batches
 		c.Errors -= p.Errors
+		c.Markers -= p.Markers
 		for _, r := range Reasons() {
 			c.Dropped.add(r, -p.Dropped.Count(r)) // modular: the difference
 		}

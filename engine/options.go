@@ -70,11 +70,12 @@ type Filter func(e *core.Event) bool
 type ContextExtractor func(ctx context.Context) []core.Field
 
 type sinkConfig struct {
-	sink     core.Sink
-	name     string
-	minLevel core.Level
-	levelVar *core.LevelVar // run-time level, or nil
-	err      error          // from a SinkOption
+	sink       core.Sink
+	name       string
+	minLevel   core.Level
+	levelVar   *core.LevelVar // run-time level, or nil
+	lossMarker bool
+	err        error // from a SinkOption
 }
 
 // SinkOption configures one sink given to WithSink.
@@ -104,6 +105,15 @@ func SinkLevelVar(v *core.LevelVar) SinkOption {
 		s.levelVar = v
 	}
 }
+
+// SinkLossMarker makes the sink receive a loss marker: when it has lost
+// events (queue full, block timeout, lagging, shutdown, closed) since the
+// last marker, the next batch it gets starts with one WARN record from
+// logger "shardlog", message "events lost", whose fields count the losses
+// by reason, so someone reading only its output knows there is a gap. Off
+// by default. Markers are counted (SinkStats.Markers), are not events
+// (not accepted, written or dropped), and never cause a loss.
+func SinkLossMarker(on bool) SinkOption { return func(s *sinkConfig) { s.lossMarker = on } }
 
 // SinkLevelName is SinkLevel with the level given by name; an unknown name
 // makes New fail.

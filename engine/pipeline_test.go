@@ -430,3 +430,51 @@ func TestFlushOnAQuietEngineIsPrompt(t *testing.T) {
 	require.Less(t, median, 10*time.Millisecond, "second Flushes are slow: the flushers spin and starve the writer")
 	t.Logf("slowest Flush: %v; median second Flush: %v", worst, median)
 }
+
+// A sink with a loss marker learns of a gap in its own output: after
+// events were lost (here refused by a full shard), the next batch it gets
+// starts with one record counting them by reason. The marker is counted
+// apart, so the accounting of real events stays exact, and a sink without
+// the option gets no marker.
+func TestLossMarkerPrecedesTheNextEvent(t *testing.T) {
+	marked := sinks.NewMemory(sinks.MemoryOptions{})
+	plain := sinks.NewMemory(sinks.MemoryOptions{})
+	g := newGateSink()
+	e := newEngine(t, engine.WithShards(1), engine.WithCapacity(2), engine.WithBatchSize(1), engine.WithLaneDepth(1),
+		engine.WithOverflow(ring.DropNewest), engine.WithSinkLagTimeout(10*time.Second),
+		engine.WithSink(marked, engine.SinkName("marked"), engine.SinkLossMarker(true)),
+		engine.WithSink(plain, engine.SinkName("plain")),
+		engine.WithSink(g, engine.SinkName("gate")))
+	log := e.Logger()
+	log.Info("first")
+	<-g.entered // the gate holds the pipeline: the shard fills
+	for range 20 {
+		log.Info("lost or kept")
+	}
+	close(g.release)
+	flush(t, e)
+	log.Info("after")
+	flush(t, e)
+
+	rep := e.Stats()
+	requireBalanced(t, rep)
+	lost := rep.Sinks[0].Dropped.QueueFullNewest
+	require.Positive(t, lost, "the test must lose events")
+	require.Equal(t, uint64(1), rep.Sinks[0].Markers)
+	require.Zero(t, rep.Sinks[1].Markers)
+
+	evs := marked.Events()
+	var markers []core.Event
+	for _, ev := range evs {
+		if ev.Logger == "shardlog" {
+			markers = append(markers, ev)
+		}
+	}
+	require.Len(t, markers, 1)
+	require.Equal(t, "events lost", markers[0].Message)
+	require.Equal(t, core.LevelWarn, markers[0].Level)
+	require.Equal(t, "queue-full-newest", markers[0].Fields()[0].Key)
+	require.Equal(t, lost, markers[0].Fields()[0].Uint64())
+	require.Equal(t, uint64(len(evs)-1), rep.Sinks[0].Written, "the marker is not a written event")
+	require.Equal(t, len(evs)-1, plain.Len())
+}

@@ -80,9 +80,10 @@ type SinkStats struct {
 	Dropped  Drops  `json:"dropped"`
 	Failed   uint64 `json:"failed"`
 	Pending  uint64 `json:"pending"`
-	Writes   uint64 `json:"writes"` // Write calls
-	Errors   uint64 `json:"errors"` // failed or panicking sink calls
-	Bytes    uint64 `json:"bytes"`  // encoded bytes handed to Write
+	Writes   uint64 `json:"writes"`            // Write calls
+	Errors   uint64 `json:"errors"`            // failed or panicking sink calls
+	Bytes    uint64 `json:"bytes"`             // encoded bytes handed to Write
+	Markers  uint64 `json:"markers,omitempty"` // loss markers written (SinkLossMarker)
 	// Stuck is set when Shutdown's deadline passed while this sink's
 	// writer was inside a Write, Flush or Close that had not returned:
 	// its Pending events are in that call. They settle (written, failed or
@@ -124,6 +125,7 @@ func (e *Engine) report(latency bool) Report {
 		st.Writes = w.counters.writes.Load()
 		st.Errors = w.counters.errors.Load()
 		st.Bytes = w.counters.bytes.Load()
+		st.Markers = w.counters.markers.Load()
 		for rs := Reason(0); rs < numReasons; rs++ {
 			st.Dropped.add(rs, w.counters.dropped[rs].Load())
 		}

@@ -53,6 +53,13 @@ type sinkWriter struct {
 	batchSizes *hist.Recorder // events per Write
 	lastErr    atomic.Pointer[errRecord]
 
+	// Loss markers (lossmarker.go); writer-private but for markers.
+	marker        bool
+	markerEvent   core.Event
+	markerLine    []byte
+	markerSeen    Drops // drops reported by the last marker written
+	markerPending Drops // drops the marker in this write reports
+
 	ctx    context.Context // for sink calls; canceled when Shutdown gives up
 	cancel context.CancelFunc
 
@@ -92,6 +99,7 @@ func newSinkWriter(e *Engine, index int, sc sinkConfig, enc, shards int) *sinkWr
 		sink:       sc.sink,
 		class:      e.classes.of(sc.minLevel),
 		level:      sc.levelVar,
+		marker:     sc.lossMarker,
 		enc:        enc,
 		wake:       make(chan struct{}, 1),
 		flushes:    make(chan flushRequest),
@@ -359,6 +367,10 @@ func (w *sinkWriter) write() {
 		return
 	}
 	defer w.leaveCall()
+	markers := 0
+	if w.prepareMarker() {
+		markers = 1
+	}
 	var nbytes int
 	for _, en := range w.entries {
 		nbytes += len(en.Line)
@@ -369,14 +381,20 @@ func (w *sinkWriter) write() {
 	n = max(0, min(n, len(w.entries)))
 	w.counters.writes.Add(1)
 	w.counters.bytes.Add(uint64(nbytes))
-	w.counters.written.Add(uint64(n))
-	if failed := len(w.entries) - n; failed > 0 {
+	if markers == 1 && n > 0 { // the marker is first: it was written
+		w.counters.markers.Add(1)
+		w.markerSeen = w.markerPending
+	}
+	events := len(w.entries) - markers
+	written := max(0, n-markers)
+	w.counters.written.Add(uint64(written))
+	if failed := events - written; failed > 0 {
 		w.counters.failed.Add(uint64(failed))
 		if err == nil {
-			err = fmt.Errorf("wrote %d of %d events without an error", n, len(w.entries))
+			err = fmt.Errorf("wrote %d of %d events without an error", written, events)
 		}
 	}
-	w.batchSizes.Record(int64(len(w.entries)))
+	w.batchSizes.Record(int64(events))
 	if err != nil {
 		w.counters.errors.Add(1)
 		w.noteError(err)
