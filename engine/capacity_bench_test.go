@@ -31,9 +31,17 @@ import (
 func BenchmarkCapacity(b *testing.B) {
 	for _, q := range queues {
 		b.Run("queue="+q.String(), func(b *testing.B) {
-			capacity(b, engine.WithQueue(q))
+			capacity(b, 0, engine.WithQueue(q))
 		})
 	}
+}
+
+// BenchmarkCapacityScraped is BenchmarkCapacity (lock-free) with a
+// scraper reading every metric, distributions included, every 100ms: ten
+// times the rate of a Prometheus scrape every second, so that any cost
+// shows. Compare it with BenchmarkCapacity/queue=lockfree in one run.
+func BenchmarkCapacityScraped(b *testing.B) {
+	capacity(b, 100*time.Millisecond)
 }
 
 // BenchmarkCapacityPinned is BenchmarkCapacity on the lock-free queue with
@@ -42,14 +50,33 @@ func BenchmarkCapacity(b *testing.B) {
 func BenchmarkCapacityPinned(b *testing.B) {
 	for _, pin := range []bool{false, true} {
 		b.Run(fmt.Sprintf("pinned=%v", pin), func(b *testing.B) {
-			capacity(b, engine.WithPinnedFlushers(pin))
+			capacity(b, 0, engine.WithPinnedFlushers(pin))
 		})
 	}
 }
 
-func capacity(b *testing.B, opts ...engine.Option) {
+// capacity runs BenchmarkCapacity's load on an engine built with opts;
+// with scrape > 0 a goroutine reads every metric that often meanwhile.
+func capacity(b *testing.B, scrape time.Duration, opts ...engine.Option) {
 	e, sink := benchEngine(b, append([]engine.Option{engine.WithOverflow(ring.Block),
 		engine.WithBlockTimeout(time.Minute)}, opts...)...)
+	if scrape > 0 {
+		stop, done := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			t := time.NewTicker(scrape)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					_ = e.Metrics(true)
+				}
+			}
+		}()
+		defer func() { close(stop); <-done }()
+	}
 	l := e.Logger()
 	b.ReportAllocs()
 	cpu0, cpuOK := processCPU()
