@@ -188,3 +188,35 @@ func (s *Snapshot) Sub(prev *Snapshot) *Snapshot {
 	}
 	return newSnapshot(hdrhistogram.Import(ea), max(0, s.overflow-prev.overflow))
 }
+
+// CountAtOrBelow returns how many of the values are at or below v, at the
+// histogram's precision: values equivalent to v (in v's bucket) count as v,
+// and overflowed ones as the highest trackable value. A negative v, or an
+// empty snapshot, returns 0. It allocates nothing: it binary-searches the
+// ranks with the histogram's percentile scan.
+func (s *Snapshot) CountAtOrBelow(v int64) int64 {
+	h := s.hist()
+	if h == nil || v < 0 {
+		return 0
+	}
+	total := h.TotalCount()
+	// atOrBelow(r): the r-th smallest value (r >= 1) is at or below v.
+	// The percentile is mapped back to rank r exactly while total < 2^50.
+	atOrBelow := func(r int64) bool {
+		x := h.ValueAtPercentile(float64(r) * 100 / float64(total))
+		return x <= v || h.ValuesAreEquivalent(x, v)
+	}
+	if atOrBelow(total) {
+		return total
+	}
+	lo, hi := int64(0), total // the answer is in [lo, hi)
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if atOrBelow(mid) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}

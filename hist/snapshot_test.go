@@ -120,3 +120,89 @@ func TestSnapshotSubIsTheInterval(t *testing.T) {
 	require.Equal(t, second, second.Sub(nil))
 	require.Zero(t, (*hist.Snapshot)(nil).Sub(first).Count())
 }
+
+// CountAtOrBelow is the cumulative count behind a classic histogram's
+// buckets: exact where the histogram is, and counting the values
+// equivalent to v (its bucket) as v where it is not.
+func TestSnapshotCountAtOrBelow(t *testing.T) {
+	record := func(lowest, highest int64, values ...int64) *hist.Snapshot {
+		r, err := hist.NewRecorder(lowest, highest, 3)
+		require.NoError(t, err)
+		for _, v := range values {
+			r.Record(v)
+		}
+		return r.Snapshot()
+	}
+	repeat := func(v int64, n int) []int64 {
+		vs := make([]int64, n)
+		for i := range vs {
+			vs[i] = v
+		}
+		return vs
+	}
+	oneToThousand := recordRange(t, 1, 60e9, 3, 1, 1000) // the latency range
+	tests := []struct {
+		name string
+		s    *hist.Snapshot
+		v    int64
+		want int64
+	}{
+		{"nil", nil, 100, 0},
+		{"zero value", &hist.Snapshot{}, 100, 0},
+		{"empty", hist.NewLatencyRecorder().Snapshot(), 0, 0},
+		{"negative v", oneToThousand, -1, 0},
+		{"below every value", oneToThousand, 0, 0},
+		{"the smallest", oneToThousand, 1, 1},
+		{"the median", oneToThousand, 500, 500},
+		{"one below the largest", oneToThousand, 999, 999},
+		{"the largest", oneToThousand, 1000, 1000},
+		{"above every value", oneToThousand, 1 << 40, 1000},
+		{"repeated values", record(1, 1000, append(repeat(7, 100), 9)...), 8, 100},
+		{"repeated, all", record(1, 1000, append(repeat(7, 100), 9)...), 9, 101},
+		// At 10000 a bucket holds 8 values: [9992, 9999], [10000, 10007].
+		{"bucket below", record(1, 1e6, 10_000, 10_005), 9_999, 0},
+		{"same bucket counts as v", record(1, 1e6, 10_000, 10_005), 10_000, 2},
+		{"zero recorded", record(1, 1000, 0, 0, 5), 0, 2},
+		{"overflow below highest", record(1, 1000, 10, 5000), 999, 1},
+		{"overflow as highest", record(1, 1000, 10, 5000), 1000, 2},
+		{"many values", record(1, 1e6, append(repeat(100, 1<<20), repeat(200, 3)...)...), 150, 1 << 20},
+		{"many values, all", record(1, 1e6, append(repeat(100, 1<<20), repeat(200, 3)...)...), 200, 1<<20 + 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, tt.s.CountAtOrBelow(tt.v))
+		})
+	}
+}
+
+// Against the exact count of a spread of latencies: never fewer than the
+// values at or below v, never more than those within v's bucket (a 1/1024
+// of v at 3 significant figures), monotonic in v, and no allocation.
+func TestSnapshotCountAtOrBelowMatchesExactCounts(t *testing.T) {
+	r := hist.NewLatencyRecorder()
+	var values []int64
+	for i := range 5000 {
+		v := int64(i*i*37)%5_000_000 + 1 // 1ns to 5ms, with repeats
+		values = append(values, v)
+		r.Record(v)
+	}
+	s := r.Snapshot()
+	exact := func(limit int64) (n int64) {
+		for _, v := range values {
+			if v <= limit {
+				n++
+			}
+		}
+		return n
+	}
+	prev := int64(0)
+	for v := int64(1); v < 1e9; v = v*3/2 + 1 {
+		got := s.CountAtOrBelow(v)
+		require.GreaterOrEqual(t, got, exact(v), "v=%d", v)
+		require.LessOrEqual(t, got, exact(v+v/1024), "v=%d", v)
+		require.GreaterOrEqual(t, got, prev, "v=%d", v)
+		prev = got
+	}
+	require.Equal(t, int64(len(values)), prev)
+	require.Zero(t, testing.AllocsPerRun(10, func() { s.CountAtOrBelow(12345) }))
+}
