@@ -65,3 +65,10 @@ bench-peers:
 ## with the race detector.
 test-peers:
 	cd bench && go test -race -count=1 ./...
+
+.PHONY: test-prometheus
+
+## test-prometheus: the Prometheus exporter module's tests (prometheus/),
+## with the race detector; the integration test needs the prometheus binary.
+test-prometheus:
+	cd prometheus && go test -race -count=1 ./...
