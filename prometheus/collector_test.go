@@ -3,6 +3,8 @@ package shardlogprom_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -322,4 +324,42 @@ func TestPromtoolChecksTheExposition(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "promtool check metrics:\n%s", out)
 	require.Empty(t, strings.TrimSpace(string(out)), "promtool reported problems")
+}
+
+// BenchmarkScrape measures one Prometheus scrape of an engine: a metrics
+// snapshot with distributions and the collector's conversion, gathered
+// by a registry, for 1 and 8 sinks.
+func BenchmarkScrape(b *testing.B) {
+	for _, nsinks := range []int{1, 8} {
+		b.Run(fmt.Sprintf("sinks=%d", nsinks), func(b *testing.B) {
+			var opts []shardlog.Option
+			for i := range nsinks {
+				s, err := shardlog.NewWriter(io.Discard, shardlog.JSON{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				opts = append(opts, shardlog.WithSink(s, shardlog.SinkName(fmt.Sprintf("s%d", i))))
+			}
+			e, err := shardlog.New(opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { _, _ = e.Shutdown(context.Background()) })
+			for i := range 10000 {
+				e.Logger().Info("x", shardlog.Int("i", i))
+			}
+			if err := e.Logger().Sync(); err != nil {
+				b.Fatal(err)
+			}
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(shardlogprom.NewCollector(e))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if _, err := reg.Gather(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
