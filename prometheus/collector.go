@@ -51,9 +51,9 @@ type collector struct {
 	buckets []float64 // seconds
 	bounds  []int64   // the same, in nanoseconds
 
-	written, failed, dropped, pending, accepted, bytes, batches, errors *prometheus.Desc
-	lagging, lastError, writeDuration                                   *prometheus.Desc
-	levelAccepted, queueDepth, queueEvicted, flusherLag, sinks, intErrs *prometheus.Desc
+	written, failed, dropped, pending, accepted, bytes, batches, errors, markers *prometheus.Desc
+	lagging, lastError, writeDuration                                            *prometheus.Desc
+	levelAccepted, queueDepth, queueEvicted, flusherLag, sinks, intErrs          *prometheus.Desc
 }
 
 // NewCollector returns a collector of e's metrics. Each Collect reads one
@@ -91,6 +91,7 @@ func newCollector(read func(bool) shardlog.Metrics, opts ...Option) *collector {
 	c.pending = desc("sink_events_pending", "Events accepted for the sink and not yet written, failed or dropped.", "sink")
 	c.bytes = desc("sink_bytes_written_total", "Encoded bytes handed to the sink's Write.", "sink")
 	c.batches = desc("sink_batches_total", "Write calls to the sink.", "sink")
+	c.markers = desc("sink_loss_markers_total", "Loss markers written to the sink (SinkLossMarker).", "sink")
 	c.errors = desc("sink_errors_total", "Failed or panicking calls to the sink.", "sink")
 	c.lagging = desc("sink_lagging", "1 while flushers skip the sink for being behind, else 0.", "sink")
 	c.lastError = desc("sink_last_error_timestamp_seconds", "Unix time of the sink's last error; absent if none.", "sink")
@@ -106,7 +107,7 @@ func newCollector(read func(bool) shardlog.Metrics, opts ...Option) *collector {
 
 func (c *collector) descs() []*prometheus.Desc {
 	return []*prometheus.Desc{
-		c.accepted, c.written, c.failed, c.dropped, c.pending, c.bytes, c.batches, c.errors,
+		c.accepted, c.written, c.failed, c.dropped, c.pending, c.bytes, c.batches, c.errors, c.markers,
 		c.lagging, c.lastError, c.writeDuration,
 		c.levelAccepted, c.queueDepth, c.queueEvicted, c.flusherLag, c.sinks, c.intErrs,
 	}
@@ -138,6 +139,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.pending, float64(s.Pending), s.Name)
 		counter(c.bytes, s.Bytes, s.Name)
 		counter(c.batches, s.Batches, s.Name)
+		counter(c.markers, s.Markers, s.Name)
 		counter(c.errors, s.Errors, s.Name)
 		gauge(c.lagging, boolFloat(s.Lagging), s.Name)
 		if !s.LastErrorTime.IsZero() {
