@@ -103,7 +103,7 @@ func parseFlags(args []string, help io.Writer) (config, error) {
 	fs.DurationVar(&c.progress, "progress", time.Second, "progress line interval; 0 disables it")
 	fs.BoolVar(&c.jsonReport, "json", false, "print the final report as JSON")
 	fs.StringVar(&c.metricsJSON, "metrics-json", "", "write the engine's final metrics (schema "+shardlog.MetricsSchema+") to this file")
-	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve the engine's metrics as JSON at http://ADDR/metrics.json while the load runs (e.g. 127.0.0.1:9100)")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve the engine's metrics while the load runs, as JSON at http://ADDR/metrics.json and for Prometheus at http://ADDR/metrics (e.g. 127.0.0.1:9100)")
 
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -335,7 +335,8 @@ func runLoad(ctx context.Context, c config, p *pipeline, progressOut io.Writer, 
 	return newResult(c, p.eng, w, rep, shutdownErr, generate, wall, discarded), nil
 }
 
-// serveMetrics serves the engine's metrics at addr/metrics.json until
+// serveMetrics serves the engine's metrics at addr/metrics.json and, in
+// Prometheus's text format, at addr/metrics, until
 // the returned stop is called, and returns the address it listens on;
 // with an empty addr it does nothing.
 func serveMetrics(addr string, e *shardlog.Engine) (net.Addr, func(), error) {
@@ -348,6 +349,10 @@ func serveMetrics(addr string, e *shardlog.Engine) (net.Addr, func(), error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics.json", e.MetricsHandler())
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		_ = writePromText(w, e.Metrics(false))
+	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	done := make(chan struct{})
 	go func() {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -233,4 +234,35 @@ func TestMetricsFlags(t *testing.T) {
 
 	_, _, err = serveMetrics("not an address", e)
 	require.ErrorContains(t, err, "-metrics-addr")
+}
+
+// /metrics serves the counters in Prometheus's text format, under the
+// collector's names, one series per sink and reason; promtool accepts it
+// when it is installed (CI installs it).
+func TestPrometheusText(t *testing.T) {
+	e, err := shardlog.New(shardlog.WithSink(&discardSink{}, shardlog.SinkName("discard")))
+	require.NoError(t, err)
+	defer func() { _, _ = e.Shutdown(context.Background()) }()
+	for range 7 {
+		e.Logger().Info("x")
+	}
+	require.NoError(t, e.Logger().Sync())
+	addr, stop, err := serveMetrics("127.0.0.1:0", e)
+	require.NoError(t, err)
+	defer stop()
+	resp, err := http.Get("http://" + addr.String() + "/metrics")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	text := string(body)
+	require.Contains(t, text, "\nshardlog_sink_events_written_total{sink=\"discard\"} 7\n")
+	require.Contains(t, text, "shardlog_sink_events_dropped_total{sink=\"discard\",reason=\"queue-full-oldest\"} 0\n")
+	require.Contains(t, text, "shardlog_events_accepted_total{level=\"INFO\"} 7\n")
+	if path, err := exec.LookPath("promtool"); err == nil {
+		cmd := exec.Command(path, "check", "metrics")
+		cmd.Stdin = strings.NewReader(text)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "promtool: %s", out)
+	}
 }
