@@ -51,6 +51,75 @@ type JSON struct {
 // Append appends e as one JSON line to dst and returns the extended
 // buffer. It does not retain dst or e.
 func (j JSON) Append(dst []byte, e *core.Event) []byte {
+	if j.Keys == (Keys{}) && j.TimeFormat == "" {
+		dst = j.appendDefaultHead(dst, e)
+	} else {
+		dst = j.appendHead(dst, e)
+	}
+	var frames []core.Frame
+	if e.Scope != nil {
+		frames = e.Scope.Frames
+	}
+	dst = appendJSONFrames(dst, frames, e.Fields(), false)
+	return append(dst, '}', '\n')
+}
+
+// appendDefaultHead is appendHead for the default keys and time layout,
+// with the keys and the named levels written as pre-quoted constants
+// instead of escaped on every event.
+func (j JSON) appendDefaultHead(dst []byte, e *core.Event) []byte {
+	dst = append(dst, '{')
+	if !e.Time.IsZero() {
+		dst = append(dst, `"time":"`...)
+		dst = appendTime(dst, e.Time, DefaultTimeFormat)
+		dst = append(dst, '"')
+	}
+	if dst[len(dst)-1] != '{' {
+		dst = append(dst, ',')
+	}
+	if q := quotedLevel(e.Level); q != "" {
+		dst = append(dst, `"level":`...)
+		dst = append(dst, q...)
+	} else {
+		dst = append(dst, `"level":`...)
+		dst = appendJSONString(dst, e.Level.String())
+	}
+	if e.Logger != "" {
+		dst = append(dst, `,"logger":`...)
+		dst = appendJSONString(dst, e.Logger)
+	}
+	if file, line, ok := callerOf(e); ok {
+		dst = append(dst, `,"caller":"`...)
+		dst = appendJSONEscaped(dst, file)
+		dst = append(dst, ':')
+		dst = strconv.AppendInt(dst, int64(line), 10)
+		dst = append(dst, '"')
+	}
+	dst = append(dst, `,"msg":`...)
+	return appendJSONString(dst, e.Message)
+}
+
+// quotedLevel returns the JSON string of a named level, "" for others.
+func quotedLevel(l core.Level) string {
+	switch l {
+	case core.LevelTrace:
+		return `"TRACE"`
+	case core.LevelDebug:
+		return `"DEBUG"`
+	case core.LevelInfo:
+		return `"INFO"`
+	case core.LevelWarn:
+		return `"WARN"`
+	case core.LevelError:
+		return `"ERROR"`
+	case core.LevelFatal:
+		return `"FATAL"`
+	}
+	return ""
+}
+
+// appendHead writes the opening brace and the entries before the fields.
+func (j JSON) appendHead(dst []byte, e *core.Event) []byte {
 	k := j.Keys.orDefault()
 	dst = append(dst, '{')
 	if k.Time != "" && !e.Time.IsZero() {
@@ -79,12 +148,7 @@ func (j JSON) Append(dst []byte, e *core.Event) []byte {
 		dst = appendJSONKey(dst, k.Message)
 		dst = appendJSONString(dst, e.Message)
 	}
-	var frames []core.Frame
-	if e.Scope != nil {
-		frames = e.Scope.Frames
-	}
-	dst = appendJSONFrames(dst, frames, e.Fields(), false)
-	return append(dst, '}', '\n')
+	return dst
 }
 
 // appendJSONKey appends the separator, when a member precedes, and key.

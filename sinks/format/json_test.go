@@ -193,3 +193,24 @@ func TestJSONAnyFallsBackToString(t *testing.T) {
 		require.IsType(t, "", m["k"], raw)
 	}
 }
+
+// The default encoder's fast head (pre-quoted keys and levels) writes
+// exactly what the general path writes with the same keys spelled out.
+func TestJSONDefaultHeadMatchesTheGeneralPath(t *testing.T) {
+	at := time.Date(2026, 11, 29, 17, 0, 0, 123, time.UTC)
+	var evs []core.Event
+	for _, lvl := range []core.Level{core.LevelTrace, core.LevelDebug, core.LevelInfo, core.LevelWarn, core.LevelError, core.LevelFatal, core.LevelInfo + 2, -12} {
+		for _, tm := range []time.Time{{}, at} {
+			for _, name := range []string{"", "api.v1", "q\"uote"} {
+				ev := core.Event{Time: tm, Level: lvl, Logger: name, Message: "m \"x\"\n"}
+				ev.SetFields([]core.Field{core.Int("n", 1)})
+				evs = append(evs, ev)
+			}
+		}
+	}
+	for i := range evs {
+		fast := format.JSON{}.Append(nil, &evs[i])
+		general := format.JSON{Keys: format.DefaultKeys()}.Append(nil, &evs[i])
+		require.Equal(t, string(general), string(fast), "event %d", i)
+	}
+}
