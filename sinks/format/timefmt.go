@@ -1,6 +1,9 @@
 package format
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // appendTime appends t formatted with layout. The default layout takes a
 // fixed-layout path: time.AppendFormat parses its layout on every call,
@@ -25,29 +28,36 @@ func appendTime(dst []byte, t time.Time, layout string) []byte {
 func appendDefaultTime(dst []byte, t time.Time) ([]byte, bool) {
 	_, off := t.Zone()
 	secs := t.Unix() + int64(off)
-	days := secs / 86400
-	rem := secs % 86400
-	if rem < 0 {
-		rem += 86400
-		days--
-	}
-	y, m, d := civil(days)
-	if y < 0 || y > 9999 {
-		return dst, false
+	var b [35]byte
+	if c := lastSecond.Load(); c != nil && c.secs == secs {
+		copy(b[:19], c.text[:]) // the common case: the same second as the last event
+	} else {
+		days := secs / 86400
+		rem := secs % 86400
+		if rem < 0 {
+			rem += 86400
+			days--
+		}
+		y, m, d := civil(days)
+		if y < 0 || y > 9999 {
+			return dst, false
+		}
+		put4(b[0:], y)
+		b[4] = '-'
+		put2(b[5:], m)
+		b[7] = '-'
+		put2(b[8:], d)
+		b[10] = 'T'
+		put2(b[11:], int(rem/3600))
+		b[13] = ':'
+		put2(b[14:], int(rem%3600/60))
+		b[16] = ':'
+		put2(b[17:], int(rem%60))
+		nc := &secondText{secs: secs}
+		copy(nc.text[:], b[:19])
+		lastSecond.Store(nc)
 	}
 	ns := t.Nanosecond()
-	var b [35]byte
-	put4(b[0:], y)
-	b[4] = '-'
-	put2(b[5:], m)
-	b[7] = '-'
-	put2(b[8:], d)
-	b[10] = 'T'
-	put2(b[11:], int(rem/3600))
-	b[13] = ':'
-	put2(b[14:], int(rem%3600/60))
-	b[16] = ':'
-	put2(b[17:], int(rem%60))
 	b[19] = '.'
 	for i := 28; i >= 20; i-- {
 		b[i] = byte('0' + ns%10)
@@ -57,16 +67,34 @@ func appendDefaultTime(dst []byte, t time.Time) ([]byte, bool) {
 		b[29] = 'Z'
 		return append(dst, b[:30]...), true
 	}
+	// As time.Format does: the offset in whole minutes (truncated toward
+	// zero), signed by those minutes, so -18s prints "+00:00".
+	zone := off / 60
 	sign := byte('+')
-	if off < 0 {
-		sign, off = '-', -off
+	if zone < 0 {
+		sign, zone = '-', -zone
 	}
 	b[29] = sign
-	put2(b[30:], off/3600)
+	put2(b[30:], zone/60)
 	b[32] = ':'
-	put2(b[33:], off%3600/60)
+	put2(b[33:], zone%60)
 	return append(dst, b[:35]...), true
 }
+
+// secondText is the text of one second of local (offset-applied) time,
+// "2006-01-02T15:04:05", keyed by the offset-applied Unix seconds: two
+// times with the same key print the same date and clock whatever their
+// zone, since the key already includes the offset.
+type secondText struct {
+	secs int64
+	text [19]byte
+}
+
+// lastSecond caches the text of the last second formatted: events come in
+// time order, thousands a second, so the date arithmetic runs about once
+// a second instead of once an event. An immutable value published by an
+// atomic pointer, shared by every flusher; a miss builds a new one.
+var lastSecond atomic.Pointer[secondText]
 
 // civil converts days since 1970-01-01 to a proleptic Gregorian date
 // (H. Hinnant's days_from_civil, inverted), exact for any int64 day count

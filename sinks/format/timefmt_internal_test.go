@@ -12,7 +12,8 @@ import (
 func zones(t testing.TB) []*time.Location {
 	locs := []*time.Location{time.UTC, time.Local,
 		time.FixedZone("E", 5*3600+30*60), time.FixedZone("W", -(9*3600 + 30*60)),
-		time.FixedZone("LMT", -(4*3600 + 56*60 + 2)), time.FixedZone("Z", 0)}
+		time.FixedZone("LMT", -(4*3600 + 56*60 + 2)), time.FixedZone("Z", 0),
+		time.FixedZone("S", -18), time.FixedZone("T", 59), time.FixedZone("U", -90)}
 	for _, name := range []string{"America/New_York", "Europe/Berlin", "Australia/Lord_Howe"} {
 		if l, err := time.LoadLocation(name); err == nil {
 			locs = append(locs, l)
