@@ -64,19 +64,3 @@ func (w *sinkWriter) prepareMarker() bool {
 	w.markerPending = d
 	return true
 }
-
-// sinkDrops is the sink's drops by reason, as Stats counts them.
-func (e *Engine) sinkDrops(w *sinkWriter) Drops {
-	var d Drops
-	for rs := Reason(0); rs < numReasons; rs++ {
-		d.add(rs, w.counters.dropped[rs].Load())
-	}
-	for _, c := range e.counters {
-		for rs := Reason(0); rs < numReasons; rs++ {
-			for k := w.class; k < len(c.dropped[rs]); k++ {
-				d.add(rs, c.dropped[rs][k].Load())
-			}
-		}
-	}
-	return d
-}

@@ -126,16 +126,7 @@ func (e *Engine) report(latency bool) Report {
 		st.Errors = w.counters.errors.Load()
 		st.Bytes = w.counters.bytes.Load()
 		st.Markers = w.counters.markers.Load()
-		for rs := Reason(0); rs < numReasons; rs++ {
-			st.Dropped.add(rs, w.counters.dropped[rs].Load())
-		}
-		for _, c := range e.counters {
-			for rs := Reason(0); rs < numReasons; rs++ {
-				for k := w.class; k < len(c.dropped[rs]); k++ {
-					st.Dropped.add(rs, c.dropped[rs][k].Load())
-				}
-			}
-		}
+		st.Dropped = e.sinkDrops(w)
 		// Acceptance last.
 		for _, c := range e.counters {
 			for k := w.class; k < len(c.accepted); k++ {
@@ -154,4 +145,22 @@ func (e *Engine) report(latency bool) Report {
 	r.Errors = e.errs.count.Load()
 	r.Placeholders = core.Placeholders()
 	return r
+}
+
+// sinkDrops is the sink's drops by reason: those its writer and the
+// flushers counted for it, and those counted per shard for the level
+// classes it takes. Stats and the loss markers both read it.
+func (e *Engine) sinkDrops(w *sinkWriter) Drops {
+	var d Drops
+	for rs := Reason(0); rs < numReasons; rs++ {
+		d.add(rs, w.counters.dropped[rs].Load())
+	}
+	for _, c := range e.counters {
+		for rs := Reason(0); rs < numReasons; rs++ {
+			for k := w.class; k < len(c.dropped[rs]); k++ {
+				d.add(rs, c.dropped[rs][k].Load())
+			}
+		}
+	}
+	return d
 }
