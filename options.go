@@ -99,8 +99,20 @@ func WithSyncTimeout(d time.Duration) Option { return engine.WithSyncTimeout(d) 
 // WithFatalTimeout bounds how long Fatal waits before the process exits.
 func WithFatalTimeout(d time.Duration) Option { return engine.WithFatalTimeout(d) }
 
-// WithSinkLagTimeout bounds the wait for a sink that is behind.
-func WithSinkLagTimeout(d time.Duration) Option { return engine.WithSinkLagTimeout(d) }
+// WithMaxQueueBytes sets the memory budget for queued events (default
+// DefaultMaxQueueBytes, 128 MiB; 0 turns it off).
+func WithMaxQueueBytes(n int64) Option { return engine.WithMaxQueueBytes(n) }
+
+// WithMaxEventBytes sets the largest event logged whole (default 1 MiB).
+func WithMaxEventBytes(n int) Option { return engine.WithMaxEventBytes(n) }
+
+// WithOversizedEvents says what happens to a larger event: Truncate
+// (default) or Refuse.
+func WithOversizedEvents(a OversizeAction) Option { return engine.WithOversizedEvents(a) }
+
+// WithOnLimitExceeded sets a hook called, at most once a second and never
+// on a caller's goroutine, when the memory budget sheds or refuses events.
+func WithOnLimitExceeded(f func(LimitExceeded)) Option { return engine.WithOnLimitExceeded(f) }
 
 // WithFlushInterval bounds an idle flusher's timed sleep.
 func WithFlushInterval(d time.Duration) Option { return engine.WithFlushInterval(d) }

@@ -48,6 +48,27 @@ const (
 	Filtered        = engine.Filtered
 	Shutdown        = engine.Shutdown
 	Closed          = engine.Closed
+	Budget          = engine.Budget
+	TooLarge        = engine.TooLarge
+)
+
+// OversizeAction says what happens to an event larger than
+// WithMaxEventBytes; LimitExceeded is what WithOnLimitExceeded's hook gets.
+type (
+	OversizeAction = engine.OversizeAction
+	LimitExceeded  = engine.LimitExceeded
+)
+
+// The oversize actions.
+const (
+	Truncate = engine.Truncate
+	Refuse   = engine.Refuse
+)
+
+// The memory defaults.
+const (
+	DefaultMaxQueueBytes = engine.DefaultMaxQueueBytes
+	DefaultMaxEventBytes = engine.DefaultMaxEventBytes
 )
 
 // ErrClosed is returned by Flush, Sync and the slog handler after Shutdown.

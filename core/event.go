@@ -44,6 +44,12 @@ type Event struct {
 	// policy: the pipeline then waits (up to the block timeout) for a
 	// lagging sink to take it rather than dropping it.
 	Blocking bool
+	// Charged is the number of bytes the engine charged to its memory
+	// budget for this event when it was logged: set for events too large
+	// to sit in a ring slot uncounted, zero for the rest, which the
+	// pipeline charges in bulk when it drains them. Engine bookkeeping;
+	// sinks ignore it.
+	Charged int64
 
 	n      int
 	inline [InlineFields]Field

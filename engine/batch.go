@@ -3,6 +3,7 @@ package engine
 import (
 	"sync/atomic"
 
+	"github.com/shardlog/shardlog/budget"
 	"github.com/shardlog/shardlog/core"
 )
 
@@ -20,9 +21,10 @@ type batch struct {
 	order  []uint16 // event indexes sorted by Mono
 	class  []uint8  // level class per event; filteredClass if filtered
 	lines  []encoded
-	// blocking is set when an event of the batch was logged under the
-	// Block policy (see flusher.push).
-	blocking bool
+	// charged is what the batch holds of the memory budget (its slots,
+	// its events' footprints, its encodings), released with it.
+	charged int64
+	budget  *budget.Budget // nil when there is none
 	// wm is the shard's watermark when this batch completed an epoch,
 	// noWatermark otherwise. It travels with the batch, in lane order, so
 	// a writer knows exactly which watermark the batches it has taken
@@ -44,10 +46,11 @@ type encoded struct {
 
 // maxRetainedLineBuf caps the encode buffer a batch keeps between uses, so
 // one burst of huge events does not pin memory for ever.
-const maxRetainedLineBuf = 4 << 20
+const maxRetainedLineBuf = 256 << 10
 
-func newBatch(shard, size, encoders int, home chan *batch) *batch {
+func newBatch(shard, size, encoders int, home chan *batch, bu *budget.Budget) *batch {
 	b := &batch{
+		budget: bu,
 		shard:  shard,
 		events: make([]core.Event, size),
 		order:  make([]uint16, 0, size),
@@ -77,8 +80,11 @@ func (b *batch) release() {
 		b.events[i].Reset() // keep nothing alive
 	}
 	b.n = 0
-	b.blocking = false
 	b.order = b.order[:0]
+	if b.budget != nil {
+		b.budget.Release(b.charged)
+	}
+	b.charged = 0
 	for i := range b.lines {
 		if cap(b.lines[i].buf) > maxRetainedLineBuf {
 			b.lines[i].buf = nil

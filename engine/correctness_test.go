@@ -37,14 +37,21 @@ func (g *gateSink) Flush(context.Context) error { return nil }
 func (g *gateSink) Close(context.Context) error { return nil }
 
 // stuckPipeline logs e1..e5 into a one-shard Block engine whose sink hangs
-// in its first Write: e1 is in that Write, and the rest fill the lane, the
-// flusher's hand and the ring (capacity 2), so the shard is full.
+// in its first Write: e1 is in that Write, e2 waits in the lane, e3 holds
+// the flusher (an enricher that waits for the same gate: a flusher never
+// waits for a sink, so a stuck sink alone no longer fills the ring), and
+// e4 and e5 fill the ring (capacity 2), so the shard is full.
 func stuckPipeline(t *testing.T, q engine.QueueKind, opts ...engine.Option) (*engine.Engine, *gateSink) {
 	t.Helper()
 	g := newGateSink()
 	e, err := engine.New(append([]engine.Option{engine.WithQueue(q), engine.WithShards(1), engine.WithCapacity(2),
-		engine.WithBatchSize(1), engine.WithLaneDepth(1), engine.WithOverflow(ring.Block),
-		engine.WithBlockTimeout(10 * time.Second), engine.WithSinkLagTimeout(10 * time.Second),
+		engine.WithBatchSize(1), engine.WithOverflow(ring.Block),
+		engine.WithEnricher(func(ev *core.Event) {
+			if ev.Message == "e3" {
+				<-g.release
+			}
+		}),
+		engine.WithBlockTimeout(10 * time.Second),
 		engine.WithSink(g, engine.SinkName("gate"))}, opts...)...)
 	require.NoError(t, err)
 	log := e.Logger()
@@ -149,7 +156,7 @@ func TestMixedPoliciesKeepEveryError(t *testing.T) {
 		mem.SetDelay(5 * time.Millisecond)
 		e, err := engine.New(engine.WithQueue(q), engine.WithLevel(core.LevelDebug), engine.WithShards(2), engine.WithCapacity(16), engine.WithBatchSize(64),
 			engine.WithOverflowAt(core.LevelError, ring.Block), engine.WithOverflow(ring.DropOldest),
-			engine.WithBlockTimeout(10*time.Second), engine.WithSinkLagTimeout(10*time.Second), engine.WithSink(mem))
+			engine.WithBlockTimeout(10*time.Second), engine.WithSink(mem))
 		require.NoError(t, err)
 		const goroutines, each = 4, 5000 // 20 000 events, 1% errors
 		var wg sync.WaitGroup

@@ -16,11 +16,13 @@ type shardCounters struct {
 	_        [128]byte
 	accepted []atomic.Uint64             // by class; producers
 	dropped  [numReasons][]atomic.Uint64 // by reason and class; producers (refused, closed, evicted) and the flusher (filtered)
+	// truncated counts events cut to WithMaxEventBytes (and delivered).
+	truncated []atomic.Uint64
 	_        [128]byte
 }
 
 func newShardCounters(classes int) *shardCounters {
-	c := &shardCounters{accepted: make([]atomic.Uint64, classes)}
+	c := &shardCounters{accepted: make([]atomic.Uint64, classes), truncated: make([]atomic.Uint64, classes)}
 	for r := range c.dropped {
 		c.dropped[r] = make([]atomic.Uint64, classes)
 	}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shardlog/shardlog/budget"
 	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/ring"
 )
@@ -37,6 +38,9 @@ type Engine struct {
 
 	errs errorReporter
 	root *Logger
+
+	budget    *budget.Budget // nil when WithMaxQueueBytes(0)
+	limitWake chan struct{}  // wakes runLimitHook; nil without a hook
 
 	state        atomic.Int32 // stateRunning, stateClosing, stateClosed
 	shutdownOnce sync.Once
@@ -112,6 +116,14 @@ func New(opts ...Option) (*Engine, error) {
 		}
 	}
 
+	if cfg.maxQueue > 0 {
+		if e.budget, err = budget.New(cfg.maxQueue); err != nil {
+			return nil, fmt.Errorf("engine: WithMaxQueueBytes: %w", err)
+		}
+	}
+	if !cfg.setLaneDepth {
+		e.cfg.laneDepth = e.defaultLaneDepth()
+	}
 	for i, sc := range cfg.sinks {
 		e.writers = append(e.writers, newSinkWriter(e, i, sc, encIndex[i], shards))
 	}
@@ -124,6 +136,10 @@ func New(opts ...Option) (*Engine, error) {
 	for _, f := range e.flushers {
 		e.flusherWG.Add(1)
 		go f.run()
+	}
+	if cfg.onLimit != nil && e.budget != nil {
+		e.limitWake = make(chan struct{}, 1)
+		go e.runLimitHook()
 	}
 	e.root = &Logger{e: e, name: cfg.name, policy: -1}
 	return e, nil
@@ -191,6 +207,9 @@ func (e *Engine) mono() int64 { return int64(time.Since(e.epoch)) }
 // sinks of its class.
 func (e *Engine) onEvict(shard int, ev *core.Event) {
 	e.counters[shard].dropped[QueueFullOldest][e.classes.of(ev.Level)].Add(1)
+	if ev.Charged > 0 {
+		e.budget.Release(ev.Charged)
+	}
 }
 
 // Flush waits until every event logged before the call has been written

@@ -51,9 +51,7 @@ type flusher struct {
 	e     *Engine
 	shard int
 	free  chan *batch   // batches ready for reuse (refcount reached 0)
-	made  int           // batches allocated so far
-	limit int           // most batches this shard can have out at once
-	kick  chan struct{} // Flush and Shutdown wake the flusher early
+	kick  chan struct{} // Flush, Shutdown, writers and refused calls wake the flusher early
 	wm    atomic.Int64  // the shard's watermark; math.MaxInt64 when done
 	timer *time.Timer
 
@@ -68,6 +66,10 @@ type flusher struct {
 	epochWM      int64 // the watermark it publishes (see above)
 	epochTarget  uint64
 	epochClosing bool // the epoch began after Shutdown closed the queue
+	// ready is the watermark of the last completed epoch while it waits
+	// for the batch it covers to be pushed (see hold); noWatermark when
+	// none waits.
+	ready int64
 }
 
 // watermarkSlack is how far behind its clock reading an epoch's watermark
@@ -75,16 +77,18 @@ type flusher struct {
 const watermarkSlack = 10 * time.Microsecond
 
 func newFlusher(e *Engine, shard int) *flusher {
-	// Each sink holds at most laneDepth batches of this shard in its lane
-	// and heldLimit more in its merge; one more is being filled. With this
-	// many batches the flusher never waits for a free one.
-	limit := (e.cfg.laneDepth+heldLimit(e))*len(e.writers) + 1
+	// The free list keeps what a sink that keeps up cycles through (a few
+	// batches in its lane, up to heldLimit in its merge, one being
+	// filled); batches beyond it, made while a sink is behind, are left to
+	// the collector when released, so a stall does not pin memory after
+	// it ends.
+	keep := (4+heldLimit(e))*len(e.writers) + 1
 	f := &flusher{
 		e:     e,
 		shard: shard,
-		free:  make(chan *batch, limit),
-		limit: limit,
+		free:  make(chan *batch, keep),
 		kick:  make(chan struct{}, 1),
+		ready: noWatermark,
 	}
 	f.wm.Store(noWatermark)
 	f.carried = make([]int64, len(e.writers))
@@ -121,6 +125,15 @@ func (f *flusher) run() {
 			f.wm.Store(math.MaxInt64)
 			f.wakeWriters(true)
 			return
+		}
+		if f.cur != nil && f.cur.n > 0 {
+			// Holding a batch for writers that are behind (hold): never
+			// park with events in hand; look again within the interval.
+			idle = 0
+			if drained == 0 {
+				f.timedSleep(f.e.cfg.flushEvery)
+			}
+			continue
 		}
 		if drained > 0 || !caughtUp {
 			idle = 0
@@ -219,13 +232,18 @@ func (f *flusher) park() {
 
 // round drains what is published into the batch being filled, and pushes
 // the batch when it is full or completes the epoch; drained counts the
-// events this round took. caughtUp reports whether the epoch completed,
-// in which case the watermark advanced.
+// events this round took. caughtUp reports whether the epoch completed.
 //
 // A batch that is neither full nor final stays with the flusher for the
 // next round, so an epoch reaches the writers in at most
 // capacity/batchSize + 1 batches: a writer can always take a whole epoch
-// (heldLimit) and see the watermark that ends it.
+// (heldLimit) and see the watermark that ends it. When every writer is
+// still busy with batches queued before (hold), a completed epoch's batch
+// is kept and filled further instead of being pushed half empty: a sink
+// that is behind then queues full batches, which is what the memory
+// budget pays for, not one nearly empty batch per epoch. The epoch's
+// watermark waits with it (ready): a watermark is published only after
+// every batch it covers has been pushed.
 func (f *flusher) round() (drained int, caughtUp bool) {
 	e := f.e
 	if !f.inEpoch {
@@ -254,29 +272,127 @@ func (f *flusher) round() (drained int, caughtUp bool) {
 		}
 	}
 	drained = b.n - start
-	caughtUp = int64(e.q.Consumed(f.shard)-f.epochTarget) >= 0
-	if caughtUp || b.n == len(b.events) {
-		f.cur = nil
-		if b.n > 0 {
-			b.wm = noWatermark
-			if caughtUp {
-				b.wm = f.epochWM // travels with the batch; see sinkWriter.collect
-			}
-			f.prepare(b)
-			f.publish(b)
-		} else {
-			b.refs.Store(1)
-			b.release()
-		}
+	if drained > 0 {
+		f.charge(b, start)
 	}
+	caughtUp = int64(e.q.Consumed(f.shard)-f.epochTarget) >= 0
 	if caughtUp {
 		f.inEpoch = false
-		if f.epochWM > f.wm.Load() {
-			f.wm.Store(f.epochWM) // after the push: writers rely on the order
-			f.wakeWriters(false)
-		}
+		f.ready = max(f.ready, f.epochWM)
+	}
+	switch {
+	case b.n == len(b.events) || (b.n > 0 && f.ready != noWatermark && !f.hold()):
+		f.cur = nil
+		b.wm = f.ready // travels with the batch; see sinkWriter.collect
+		f.prepare(b)
+		f.publish(b)
+		f.publishReady() // after the push: writers rely on the order
+	case b.n == 0:
+		f.publishReady() // nothing drained is held back
+	}
+	if e.budget != nil && e.budget.AboveTrimMark() {
+		f.shed()
 	}
 	return drained, caughtUp
+}
+
+// hold reports whether a completed epoch's batch may be kept to fill
+// further: every writer has batches of this shard still queued and none is
+// waiting for a watermark or a flush. Never while closing.
+func (f *flusher) hold() bool {
+	if f.epochClosing {
+		return false
+	}
+	for _, w := range f.e.writers {
+		if w.waitingForWatermark.Load() || w.lanes[f.shard].empty() {
+			return false
+		}
+	}
+	return true
+}
+
+// publishReady publishes the watermark of the completed epochs whose
+// batches have all been pushed.
+func (f *flusher) publishReady() {
+	if f.ready == noWatermark {
+		return
+	}
+	if f.ready > f.wm.Load() {
+		f.wm.Store(f.ready)
+		f.wakeWriters(false)
+	}
+	f.ready = noWatermark
+}
+
+// charge adds to the budget what the events drained into b from index
+// start on keep alive (and b's own slots, with its first events). Events
+// that charged themselves at the call (Charged) are not charged twice;
+// all of it is released with the batch.
+func (f *flusher) charge(b *batch, start int) {
+	bu := f.e.budget
+	if bu == nil {
+		return
+	}
+	var n int64
+	if start == 0 {
+		n = f.e.batchBytes()
+	}
+	for i := start; i < b.n; i++ {
+		ev := &b.events[i]
+		if ev.Charged > 0 {
+			b.charged += ev.Charged // already in the budget
+		} else {
+			n += int64(ev.Footprint())
+		}
+	}
+	b.charged += n
+	bu.Charge(n)
+}
+
+// shed drops, for the sink that is furthest behind, the oldest batches
+// this shard has queued for it, until the budget is back under its trim
+// mark. The victim is the sink with the most batches queued over all
+// shards (and more than one per shard: a sink that keeps up has at most
+// about that many in flight), so a sink that keeps up loses nothing to
+// one that stalls, even on a shard where the stalled sink's lane happens
+// to be short: that shard sheds nothing, and the shards where the backlog
+// is shed it. Each dropped batch counts as budget for that sink alone;
+// its memory returns once every sink is done with it. Batches a writer
+// has already taken are not shed: when they alone fill the budget, new
+// events are refused instead (admit).
+func (f *flusher) shed() {
+	e := f.e
+	for e.budget.AboveTrimMark() {
+		var victim *sinkWriter
+		most := len(e.flushers)
+		for _, w := range e.writers {
+			n := 0
+			for _, l := range w.lanes {
+				n += l.len()
+			}
+			if n > most {
+				victim, most = w, n
+			}
+		}
+		if victim == nil {
+			return
+		}
+		b, wm := victim.lanes[f.shard].pop()
+		if b == nil {
+			return
+		}
+		f.carried[victim.index] = max(f.carried[victim.index], wm)
+		f.dropFor(victim, b, Budget)
+		e.noteLimit()
+	}
+}
+
+// dropFor accounts for b, taken out of w's lane, as dropped for w (reason
+// r), and releases w's reference. The caller hands its watermark on.
+func (f *flusher) dropFor(w *sinkWriter, b *batch, r Reason) {
+	w.lagging.Store(true)
+	w.counters.dropped[r].Add(uint64(w.countRemaining(w.skip(cursor{b: b, shard: f.shard}))))
+	b.release()
 }
 
 // heldLimit is how many batches of one shard a sink writer may hold.
@@ -296,20 +412,14 @@ func heldLimit(e *Engine) int {
 	return 3*epoch + 1
 }
 
-// getBatch returns a free batch, allocating up to the limit.
+// getBatch returns a free batch, or a new one.
 func (f *flusher) getBatch() *batch {
 	select {
 	case b := <-f.free:
 		return b
 	default:
 	}
-	if f.made >= f.limit {
-		// Cannot happen with the limit above; report it rather than
-		// waiting on a sink.
-		f.e.errs.report(fmt.Errorf("engine: shard %d: batch pool exhausted (%d); allocating", f.shard, f.limit))
-	}
-	f.made++
-	return newBatch(f.shard, f.e.cfg.batchSize, len(f.e.encoders), f.free)
+	return newBatch(f.shard, f.e.cfg.batchSize, len(f.e.encoders), f.free, f.e.budget)
 }
 
 // prepare enriches, filters, classifies, sorts and encodes a drained batch.
@@ -336,14 +446,20 @@ func (f *flusher) prepare(b *batch) {
 		if !keep {
 			e.counters[f.shard].dropped[Filtered][class].Add(1)
 			class = filteredClass
-		} else if ev.Blocking {
-			b.blocking = true
 		}
 		b.class[i] = uint8(class)
 	}
 	b.sortByMono()
 	for enc := range e.encoders {
 		f.encode(b, enc)
+	}
+	if bu := e.budget; bu != nil {
+		var n int64
+		for i := range b.lines {
+			n += int64(cap(b.lines[i].buf)) // the buffer's memory, reused or not
+		}
+		b.charged += n
+		bu.Charge(n)
 	}
 }
 
@@ -381,11 +497,9 @@ func (f *flusher) appendSafely(buf []byte, enc int, ev *core.Event) (out []byte)
 	return f.e.encoders[enc].Append(buf, ev)
 }
 
-// publish hands b to the lanes of the sinks that want any of its events.
-// A sink whose lane stays full loses the batch (its lane cannot wait for
-// ever: that would let one slow sink stall the shard for all), counted
-// for that sink alone: sink-lagging, or shutdown once Shutdown has given
-// up on the sink.
+// publish hands b to the lanes of the sinks that want any of its events
+// (push). A sink that Shutdown gave up on loses the batch, counted for
+// that sink alone (shutdown).
 func (f *flusher) publish(b *batch) {
 	e := f.e
 	// How many events of each class the batch holds, for lane-full drops.
@@ -427,52 +541,26 @@ func (f *flusher) publish(b *batch) {
 	b.release()
 }
 
-// push hands b to w's lane, waiting a bounded time when the lane is full:
-// up to the lag timeout, or the block timeout if that is longer and b
-// holds Block-policy events; not at all while w is marked lagging or
-// abandoned. The lagging check comes first whatever the batch holds, so a
-// hung sink costs the other sinks one bounded wait in all, not one per
-// batch. While the flusher waits it does not drain, so the ring absorbs
-// the burst and its own overflow policy applies to callers. The wait
-// polls: a writer that pops signals nobody, and a poll every few tens of
-// microseconds to a millisecond costs nothing next to a sink that is
-// behind. On failure, reason says why.
+// push hands b to w's lane. A flusher never waits for a sink: a slow sink
+// must not stall the shard for the others, and the memory budget, not a
+// wait, is what bounds the batches a sink that is behind may queue. When
+// the lane is full nonetheless (it holds what the budget can pay for, or
+// WithLaneDepth batches), its oldest batch is dropped for w
+// (sink-lagging) to make room, and its watermark rides on b. An abandoned
+// writer (Shutdown gave up on it) takes nothing more.
 func (f *flusher) push(w *sinkWriter, b *batch, wm int64) (ok bool, reason Reason) {
-	depth := f.e.cfg.laneDepth
-	if w.lanes[f.shard].push(b, wm, depth) {
-		signal(w.wake)
-		return true, 0
-	}
-	signal(w.wake)
 	if w.abandoned.Load() {
 		return false, Shutdown
 	}
-	if w.lagging.Load() {
-		return false, SinkLagging
+	l := w.lanes[f.shard]
+	for !l.push(b, wm, f.e.cfg.laneDepth) {
+		if old, owm := l.pop(); old != nil {
+			wm = max(wm, owm)
+			f.dropFor(w, old, SinkLagging)
+		}
 	}
-	wait := f.e.cfg.lagFor
-	if b.blocking {
-		wait = max(wait, f.e.cfg.blockFor)
-	}
-	deadline := time.Now().Add(wait)
-	for pause := time.Microsecond; ; pause = min(2*pause, time.Millisecond) {
-		if w.abandoned.Load() {
-			return false, Shutdown
-		}
-		if w.lanes[f.shard].push(b, wm, depth) {
-			signal(w.wake)
-			return true, 0
-		}
-		if w.lagging.Load() {
-			return false, SinkLagging // another shard's flusher gave up on w
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			w.lagging.Store(true)
-			return false, SinkLagging
-		}
-		time.Sleep(min(pause, left))
-	}
+	signal(w.wake)
+	return true, 0
 }
 
 // wakeWriters tells sink writers that the watermark moved. When the round

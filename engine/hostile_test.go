@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -15,8 +16,9 @@ import (
 	"github.com/shardlog/shardlog/sinks/format"
 )
 
-// Bad events have a defined outcome through the whole engine: a huge event
-// is written whole; invalid UTF-8 and control characters never break a
+// Bad events have a defined outcome through the whole engine: an event
+// over the size limit (1 MiB by default) is cut to it, marked, and
+// written; invalid UTF-8 and control characters never break a
 // record (JSON stays valid, text stays one line); nil values are written
 // as empty or null, never a panic.
 func TestHostileEventsThroughTheEngine(t *testing.T) {
@@ -48,7 +50,12 @@ func TestHostileEventsThroughTheEngine(t *testing.T) {
 	}
 	var first map[string]any
 	require.NoError(t, json.Unmarshal([]byte(lines[0]), &first))
-	require.Len(t, first["msg"], 4<<20, "the huge message is written whole")
+	msg := first["msg"].(string)
+	require.LessOrEqual(t, len(msg), engine.DefaultMaxEventBytes+core.TruncationSlack, "the huge message is cut to the limit")
+	require.Greater(t, len(msg), engine.DefaultMaxEventBytes-1024)
+	kept, marker, ok := strings.Cut(msg, "…[truncated ")
+	require.True(t, ok, "marked: %q", msg[len(msg)-40:])
+	require.Equal(t, strconv.Itoa(4<<20-len(kept))+" bytes]", marker, "the marker says exactly what was cut")
 	require.Contains(t, lines[3], `"p":null`)
 	require.Contains(t, lines[3], `"n":null`)
 	require.NotContains(t, lines[3], `"error"`, "a nil error is an empty field")

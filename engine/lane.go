@@ -2,12 +2,22 @@ package engine
 
 import "sync/atomic"
 
-// lane is a bounded single-producer single-consumer queue of batches from
-// one shard's flusher to one sink's writer. The producer writes a slot and
-// then publishes it by storing tail; the consumer reads the slot after
-// loading tail, and frees it by storing head, which the producer loads
-// before reusing the slot. Lamport's classic SPSC ring, on Go's
-// sequentially consistent atomics.
+// lane is a bounded queue of batches from one shard's flusher to one
+// sink's writer: one producer (the flusher), and two parties that take
+// from the head, the writer (pop) and the flusher itself when it sheds the
+// oldest batch for a sink that fell behind (pop too).
+//
+// The producer writes a slot and then publishes it by storing tail. A
+// taker loads head h, reads slot h, and owns the entry only if its CAS of
+// head from h to h+1 succeeds; the producer reuses a slot only after
+// loading a head past it, so a taker that read a slot being rewritten
+// loses its CAS (head has moved) and discards what it read. Slots are
+// atomic words for that reason. The winner clears the slot's batch pointer
+// with a CAS (the producer may already have reused the slot; the CAS then
+// fails and leaves the new entry alone), so a queued-then-taken batch is
+// not kept alive by a stale slot. This is Lamport's SPSC ring with the
+// consumer's store of head turned into a CAS, as the ring's evictors do
+// (ring/shard.go).
 //
 // Each entry carries the watermark this writer may use once it has taken
 // the batch: the batch's own (when it completes an epoch), raised to any
@@ -15,18 +25,18 @@ import "sync/atomic"
 // entry (see flusher.publish). A dropped batch therefore never takes its
 // watermark with it.
 type lane struct {
-	slots []laneEntry
+	slots []laneSlot
 	mask  uint64
 	_     [128]byte
 	tail  atomic.Uint64 // written by the flusher
 	_     [128]byte
-	head  atomic.Uint64 // written by the sink writer
+	head  atomic.Uint64 // CASed by the writer and by the flusher shedding
 	_     [128]byte
 }
 
-type laneEntry struct {
-	b  *batch
-	wm int64 // noWatermark when none
+type laneSlot struct {
+	b  atomic.Pointer[batch]
+	wm atomic.Int64 // noWatermark when none
 }
 
 func newLane(depth int) *lane {
@@ -34,29 +44,42 @@ func newLane(depth int) *lane {
 	for n < depth {
 		n <<= 1
 	}
-	return &lane{slots: make([]laneEntry, n), mask: uint64(n - 1)}
+	return &lane{slots: make([]laneSlot, n), mask: uint64(n - 1)}
 }
 
 // push adds b with watermark wm; false when the lane holds depth batches
-// already.
+// already. Only the flusher calls it.
 func (l *lane) push(b *batch, wm int64, depth int) bool {
 	t := l.tail.Load()
 	if t-l.head.Load() >= uint64(depth) {
 		return false
 	}
-	l.slots[t&l.mask] = laneEntry{b: b, wm: wm}
+	s := &l.slots[t&l.mask]
+	s.wm.Store(wm)
+	s.b.Store(b)
 	l.tail.Store(t + 1)
 	return true
 }
 
-// pop removes the oldest batch and its watermark, or returns nil.
+// pop removes the oldest batch and its watermark, or returns nil. The
+// writer calls it to take work, and the flusher to shed the oldest batch.
 func (l *lane) pop() (*batch, int64) {
-	h := l.head.Load()
-	if h == l.tail.Load() {
-		return nil, noWatermark
+	for {
+		h := l.head.Load()
+		if h == l.tail.Load() {
+			return nil, noWatermark
+		}
+		s := &l.slots[h&l.mask]
+		b, wm := s.b.Load(), s.wm.Load()
+		if l.head.CompareAndSwap(h, h+1) {
+			s.b.CompareAndSwap(b, nil)
+			return b, wm
+		}
 	}
-	e := l.slots[h&l.mask]
-	l.slots[h&l.mask] = laneEntry{}
-	l.head.Store(h + 1)
-	return e.b, e.wm
 }
+
+// len is the number of batches queued (a snapshot).
+func (l *lane) len() int { return int(l.tail.Load() - l.head.Load()) }
+
+// empty reports whether nothing is queued.
+func (l *lane) empty() bool { return l.tail.Load() == l.head.Load() }

@@ -200,8 +200,29 @@ func (l *Logger) enqueue(ctx context.Context, lvl core.Level, msg string, fields
 		policy = e.policyFor(lvl)
 	}
 	class := e.classes.of(lvl)
-	// counters is set once the shard is picked, before fill can run.
-	var counters *shardCounters
+	var shard int
+	if q := e.lf; q != nil {
+		shard = q.Pick()
+	} else {
+		shard = e.mq.Pick()
+	}
+	counters := e.counters[shard]
+	// The memory budget and the event size limit. The common call (a
+	// small event, no context fields, a budget with room) costs the
+	// footprint sum and one load of a flag that changes only when the
+	// budget fills; everything else takes the slow path (budget.go).
+	var charged int64
+	if size := core.Footprint(msg, fields); size > largeEvent || len(extra) > 0 ||
+		len(fields) > core.InlineFields || (e.budget != nil && e.budget.Over()) {
+		var ok bool
+		var why Reason
+		msg, fields, extra, charged, ok, why = l.admit(ctx, shard, class, policy, msg, fields, extra, size)
+		if !ok {
+			counters.accepted[class].Add(1)
+			counters.dropped[why][class].Add(1)
+			return ring.Refused
+		}
+	}
 	fill := func(ev *core.Event) {
 		// One clock read, after the claim: Mono orders the event, and the
 		// wall time is derived from it later (clock.go), unless the caller
@@ -215,6 +236,7 @@ func (l *Logger) enqueue(ctx context.Context, lvl core.Level, msg string, fields
 		ev.PC = pc
 		ev.Scope = l.scope
 		ev.Blocking = policy == ring.Block
+		ev.Charged = charged
 		ev.SetFields(fields)
 		for _, f := range extra {
 			ev.AddField(f)
@@ -233,16 +255,15 @@ func (l *Logger) enqueue(ctx context.Context, lvl core.Level, msg string, fields
 	// escape) and the default queue pays one predicted branch.
 	var res ring.Result
 	if q := e.lf; q != nil {
-		shard := q.Pick()
-		counters = e.counters[shard]
 		res = q.EnqueueShard(waitCtx, shard, policy, fill)
 	} else {
-		shard := e.mq.Pick()
-		counters = e.counters[shard]
 		res = e.mq.EnqueueShard(waitCtx, shard, policy, fill)
 	}
 	if res.Status != ring.Accepted {
 		e.countRefusal(counters, class, res.Status)
+		if charged > 0 {
+			e.budget.Release(charged)
+		}
 	}
 	return res.Status
 }

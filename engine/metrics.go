@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shardlog/shardlog/budget"
 	"github.com/shardlog/shardlog/hist"
 )
 
@@ -44,6 +45,13 @@ type EngineMetrics struct {
 	Shards          []ShardMetrics `json:"shards"`
 	Errors          uint64         `json:"errors"`       // internal errors reported
 	Placeholders    uint64         `json:"placeholders"` // unrenderable values, process-wide
+	// Truncated counts events cut to WithMaxEventBytes and delivered.
+	Truncated uint64 `json:"truncated"`
+	// Budget is the memory budget (WithMaxQueueBytes): its limit, the
+	// bytes queued events keep alive now and at most so far, whether it
+	// is over the limit, how often it went over, and the large events
+	// it refused. Absent when the budget is off.
+	Budget *budget.Snapshot `json:"budget,omitempty"`
 }
 
 // LevelCount is a count for the levels from Level up to the next entry.
@@ -101,8 +109,13 @@ func (e *Engine) Metrics(histograms bool) Metrics {
 		m.Engine.AcceptedByLevel[k].Level = e.classes.label(k)
 	}
 	now := e.mono()
+	if e.budget != nil {
+		s := e.budget.Snapshot()
+		m.Engine.Budget = &s
+	}
 	for s, c := range e.counters {
 		for k := range n {
+			m.Engine.Truncated += c.truncated[k].Load()
 			v := c.accepted[k].Load()
 			m.Engine.AcceptedByLevel[k].Count += v
 			m.Engine.Accepted += v

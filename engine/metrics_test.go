@@ -19,6 +19,7 @@ import (
 
 	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/engine"
+	"github.com/shardlog/shardlog/budget"
 	"github.com/shardlog/shardlog/hist"
 	"github.com/shardlog/shardlog/ring"
 	"github.com/shardlog/shardlog/sinks"
@@ -170,6 +171,8 @@ func TestMetricsJSONSchemaIsPinned(t *testing.T) {
 			AcceptedByLevel: []engine.LevelCount{{Level: "INFO", Count: 10}, {Level: "ERROR", Count: 2}},
 			Shards:          []engine.ShardMetrics{{Depth: 3, Evicted: 1, FlusherLag: 2 * time.Millisecond}},
 			Errors:          1,
+			Truncated:       1,
+			Budget:          &budget.Snapshot{Limit: 128 << 20, Usage: 4096, Peak: 1 << 20, Crossings: 0, Refused: 0},
 		},
 		Sinks: []engine.SinkMetrics{{
 			Name: "file", Accepted: 12, Written: 9, Dropped: engine.Drops{QueueFullOldest: 1}, Failed: 1, Pending: 1,

@@ -31,7 +31,7 @@ func TestMixedLoadKeepsEveryGuarantee(t *testing.T) {
 		failing := sinks.NewMemory(sinks.MemoryOptions{})
 		failing.SetErr(errors.New("disk full"))
 		e, err := engine.New(engine.WithQueue(q), engine.WithShards(4), engine.WithCapacity(32),
-			engine.WithBatchSize(8), engine.WithLaneDepth(2), engine.WithSinkLagTimeout(2*time.Millisecond),
+			engine.WithBatchSize(8), engine.WithLaneDepth(2),
 			engine.WithLevel(core.LevelDebug),
 			engine.WithOverflowAt(core.LevelError, ring.Block), engine.WithBlockTimeout(50*time.Millisecond),
 			engine.WithErrorHandler(func(error) {}),

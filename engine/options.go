@@ -146,7 +146,10 @@ type config struct {
 	batchSize  int
 	laneDepth  int
 	flushEvery time.Duration
-	lagFor     time.Duration
+	maxQueue   int64 // bytes; 0 turns the budget off
+	maxEvent   int
+	oversize   OversizeAction
+	onLimit    func(LimitExceeded)
 	onError    func(error)
 	addCaller  bool
 	callerSkip int
@@ -162,7 +165,7 @@ type config struct {
 
 	ctxBoundsWait bool
 
-	setShards, setCapacity bool
+	setShards, setCapacity, setLaneDepth bool
 }
 
 func defaultConfig() config {
@@ -170,9 +173,9 @@ func defaultConfig() config {
 		policy:     ring.DropOldest,
 		blockFor:   100 * time.Millisecond,
 		batchSize:  256,
-		laneDepth:  4,
 		flushEvery: 2 * time.Millisecond,
-		lagFor:     20 * time.Millisecond,
+		maxQueue:   DefaultMaxQueueBytes,
+		maxEvent:   DefaultMaxEventBytes,
 		fatalWait:  5 * time.Second,
 		syncWait:   5 * time.Second,
 		exit:       os.Exit,
@@ -285,20 +288,15 @@ func WithContextBoundsWait(on bool) Option {
 // WithBatchSize sets how many events a flusher drains at once. Default 256.
 func WithBatchSize(n int) Option { return optionFunc(func(c *config) { c.batchSize = n }) }
 
-// WithLaneDepth sets how many batches may wait for one sink per shard
-// before the flusher waits for that sink (see WithSinkLagTimeout). Default 4.
-func WithLaneDepth(n int) Option { return optionFunc(func(c *config) { c.laneDepth = n }) }
-
-// WithSinkLagTimeout bounds how long a flusher waits for room in a sink's
-// full lane before it marks the sink as lagging. A lagging sink is skipped
-// without waiting, its events dropped (sink-lagging), until its writer has
-// emptied its lanes; so a hung sink costs the others one wait of this
-// length, not one per batch, under every policy. The wait for a batch
-// holding events logged under Block lasts up to the block timeout instead
-// (the longer of the two), but once the sink is lagging those events are
-// dropped too: Block protects an event from the queue's overflow, not from
-// a sink that stopped taking events. Default 20ms.
-func WithSinkLagTimeout(d time.Duration) Option { return optionFunc(func(c *config) { c.lagFor = d }) }
+// WithLaneDepth sets how many batches one shard may queue for one sink.
+// A flusher never waits for a sink: when a sink's lane is full, the
+// lane's oldest batch is dropped for that sink (sink-lagging) to make
+// room. By default the lanes hold as many batches as the memory budget
+// can pay for, so only the budget decides (or 4 with the budget off).
+// Must be in 1..65536.
+func WithLaneDepth(n int) Option {
+	return optionFunc(func(c *config) { c.laneDepth, c.setLaneDepth = n, true })
+}
 
 // WithFlushInterval bounds how long an idle flusher or sink writer sleeps
 // before it looks again, and so the delivery delay of an event logged
@@ -433,14 +431,14 @@ func (c *config) validate() error {
 	if c.batchSize <= 0 || c.batchSize > 1<<16 {
 		return fmt.Errorf("engine: WithBatchSize: must be in 1..65536, got %d", c.batchSize)
 	}
-	if c.laneDepth <= 0 || c.laneDepth > 1<<10 {
-		return fmt.Errorf("engine: WithLaneDepth: must be in 1..1024, got %d", c.laneDepth)
+	if c.laneDepth < 0 || c.laneDepth > maxLaneDepth || (c.setLaneDepth && c.laneDepth == 0) {
+		return fmt.Errorf("engine: WithLaneDepth: must be in 1..%d, got %d", maxLaneDepth, c.laneDepth)
+	}
+	if err := c.validateBudget(); err != nil {
+		return err
 	}
 	if c.flushEvery <= 0 {
 		return fmt.Errorf("engine: WithFlushInterval: must be > 0, got %v", c.flushEvery)
-	}
-	if c.lagFor <= 0 {
-		return fmt.Errorf("engine: WithSinkLagTimeout: must be > 0, got %v", c.lagFor)
 	}
 	if c.callerSkip < 0 {
 		return fmt.Errorf("engine: WithCallerSkip: must be >= 0, got %d", c.callerSkip)

@@ -35,7 +35,7 @@ func TestNewRefusesBadOptionsNamingThem(t *testing.T) {
 		{"rule policy unknown", []engine.Option{ok, engine.WithOverflowAt(core.LevelError, ring.Policy(7))}, "WithOverflowAt(ERROR): unknown policy 7"},
 		{"block timeout", []engine.Option{ok, engine.WithBlockTimeout(0)}, "WithBlockTimeout: must be > 0"},
 		{"batch size", []engine.Option{ok, engine.WithBatchSize(0)}, "WithBatchSize: must be in 1..65536, got 0"},
-		{"lane depth", []engine.Option{ok, engine.WithLaneDepth(-1)}, "WithLaneDepth: must be in 1..1024, got -1"},
+		{"lane depth", []engine.Option{ok, engine.WithLaneDepth(-1)}, "WithLaneDepth: must be in 1..65536, got -1"},
 		{"flush interval", []engine.Option{ok, engine.WithFlushInterval(-time.Second)}, "WithFlushInterval: must be > 0"},
 		{"caller skip", []engine.Option{ok, engine.WithCallerSkip(-1)}, "WithCallerSkip: must be >= 0, got -1"},
 		{"fatal timeout", []engine.Option{ok, engine.WithFatalTimeout(0)}, "WithFatalTimeout: must be > 0"},
@@ -47,7 +47,6 @@ func TestNewRefusesBadOptionsNamingThem(t *testing.T) {
 		{"nil exit", []engine.Option{ok, engine.WithExitFunc(nil)}, "WithExitFunc: nil"},
 		{"unknown level", []engine.Option{ok, engine.WithLevelName("verbose")}, `WithLevelName: unknown level "verbose"`},
 		{"unknown sink level", []engine.Option{engine.WithSink(mem, engine.SinkLevelName("loud"))}, `SinkLevelName: unknown level "loud"`},
-		{"lag timeout", []engine.Option{ok, engine.WithSinkLagTimeout(0)}, "WithSinkLagTimeout: must be > 0"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

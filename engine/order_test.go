@@ -84,7 +84,7 @@ func TestOrderWithManySmallBatches(t *testing.T) {
 		// (DropOldest, so the goroutine moves on rather than blocking in a
 		// backed-up shard; events may be dropped, never reordered.)
 		e := newEngine(t, engine.WithQueue(q), engine.WithShards(8), engine.WithCapacity(64),
-			engine.WithBatchSize(4), engine.WithFlushInterval(20e6), engine.WithSinkLagTimeout(10e9),
+			engine.WithBatchSize(4), engine.WithFlushInterval(20e6),
 			engine.WithSink(mem))
 		const n = 20000
 		done := make(chan struct{})

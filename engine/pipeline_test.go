@@ -147,14 +147,15 @@ func (panicSink) Write(context.Context, []core.Entry) (int, error) { panic("sink
 func (panicSink) Flush(context.Context) error                      { return nil }
 func (panicSink) Close(context.Context) error                      { return nil }
 
-// A sink that hangs must not delay the others, under every policy: its
-// lanes overflow, the flusher waits for it once (the lag timeout, or the
-// block timeout for batches holding Block events), marks it lagging and
-// then skips it, and the loss is counted against it alone (sink-lagging).
-// Mutation caught: testing "batch holds Block events" before "sink is
-// lagging" in flusher.push (the old order) makes every batch wait the
-// whole block timeout, 2000/16 batches x 100ms, and the fast sink misses
-// its deadline under Block.
+// A sink that hangs must not delay or cost the others anything, under
+// every policy: flushers never wait for it, its batches queue until the
+// memory budget's trim mark, and from there its oldest batches are shed
+// for it alone (budget), so the budget never fills and no call is
+// refused. Mutations caught: shedding from this shard's longest lane
+// instead of the sink furthest behind over all shards (the fast sink
+// loses events on a shard where the slow sink's lane is short), and not
+// shedding at all (the budget fills and calls are refused, which the fast
+// sink sees).
 func TestSlowSinkDoesNotDelayOthers(t *testing.T) {
 	forEachQueue(t, func(t *testing.T, q engine.QueueKind) {
 		for _, pol := range []ring.Policy{ring.DropOldest, ring.Block} {
@@ -163,10 +164,10 @@ func TestSlowSinkDoesNotDelayOthers(t *testing.T) {
 				slow := sinks.NewMemory(sinks.MemoryOptions{})
 				slow.SetDelay(time.Hour) // honours ctx: Shutdown's deadline releases it
 				// The ring holds the whole burst, so the fast sink can lose
-				// events only if the slow one is not isolated (the flusher's
-				// one bounded wait on the slow lane is absorbed by the ring).
-				e, err := engine.New(engine.WithQueue(q), engine.WithBatchSize(16), engine.WithLaneDepth(2), engine.WithCapacity(4096),
-					engine.WithOverflow(pol), engine.WithBlockTimeout(100*time.Millisecond), engine.WithSinkLagTimeout(20*time.Millisecond),
+				// events only if the slow one is not isolated. The budget
+				// holds about half of what the slow sink is sent.
+				e, err := engine.New(engine.WithQueue(q), engine.WithBatchSize(16), engine.WithCapacity(4096), engine.WithMaxQueueBytes(1<<20),
+					engine.WithOverflow(pol), engine.WithBlockTimeout(100*time.Millisecond),
 					engine.WithSink(fast, engine.SinkName("fast")), engine.WithSink(slow, engine.SinkName("slow")))
 				require.NoError(t, err)
 				const n = 2000
@@ -179,7 +180,7 @@ func TestSlowSinkDoesNotDelayOthers(t *testing.T) {
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 				defer cancel()
-				require.NoError(t, fast.Wait(ctx, n), "fast sink got %d of %d in %v: %+v", fast.Len(), n, time.Since(start), e.Stats().Sinks[0])
+				require.NoError(t, fast.Wait(ctx, n), "fast sink got %d of %d in %v: %+v %+v", fast.Len(), n, time.Since(start), e.Stats().Sinks[0], e.Metrics(false).Engine.Budget)
 
 				sctx, scancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 				defer scancel()
@@ -190,7 +191,7 @@ func TestSlowSinkDoesNotDelayOthers(t *testing.T) {
 				require.Equal(t, uint64(n), rep.Sinks[0].Written)
 				require.Zero(t, rep.Sinks[0].Dropped.Total())
 				require.False(t, rep.Sinks[0].Stuck)
-				require.Positive(t, rep.Sinks[1].Dropped.SinkLagging, "the slow sink's lanes overflowed: %+v", rep.Sinks[1].Dropped)
+				require.Positive(t, rep.Sinks[1].Dropped.Budget, "the slow sink's oldest batches were shed: %+v", rep.Sinks[1].Dropped)
 				require.Zero(t, rep.Sinks[1].Dropped.QueueFullNewest, "a lagging sink is not a full queue")
 
 				// Once the slow sink's writer lets go, its accounting closes
@@ -441,7 +442,7 @@ func TestLossMarkerPrecedesTheNextEvent(t *testing.T) {
 	plain := sinks.NewMemory(sinks.MemoryOptions{})
 	g := newGateSink()
 	e := newEngine(t, engine.WithShards(1), engine.WithCapacity(2), engine.WithBatchSize(1), engine.WithLaneDepth(1),
-		engine.WithOverflow(ring.DropNewest), engine.WithSinkLagTimeout(10*time.Second),
+		engine.WithOverflow(ring.DropNewest),
 		engine.WithSink(marked, engine.SinkName("marked"), engine.SinkLossMarker(true)),
 		engine.WithSink(plain, engine.SinkName("plain")),
 		engine.WithSink(g, engine.SinkName("gate")))

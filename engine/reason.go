@@ -19,10 +19,10 @@ const (
 	// (the block timeout, or the call's context under
 	// WithContextBoundsWait).
 	BlockTimeout
-	// SinkLagging: the sink did not take its batches in time (its lane
-	// stayed full past the lag or block timeout, or it was already marked
-	// lagging), so the flusher went on without it. Counted for that sink
-	// alone.
+	// SinkLagging: the sink was so far behind that its lane from a shard
+	// was full (WithLaneDepth batches; by default enough to hold the whole
+	// memory budget), so the flusher dropped the lane's oldest batch to
+	// make room. Counted for that sink alone.
 	SinkLagging
 	// BelowSinkLevel: below the sink's run-time level (SinkLevelVar) when
 	// its writer reached it.
@@ -35,10 +35,21 @@ const (
 	Shutdown
 	// Closed: logged after Shutdown closed the engine.
 	Closed
+	// Budget: lost to the memory budget (WithMaxQueueBytes): either
+	// queued for a sink that fell behind and shed, oldest first, when the
+	// queued events passed the budget's trim mark (counted for that sink
+	// alone), or refused at the call because the budget was full even so
+	// (a Block call waits up to the block timeout first).
+	Budget
+	// TooLarge: refused at the call because the event was larger than
+	// WithMaxEventBytes and WithOversizedEvents says Refuse. (Under the
+	// default, Truncate, such an event is cut and delivered, and counted in
+	// Truncated instead.)
+	TooLarge
 	numReasons
 )
 
-var reasonNames = [numReasons]string{"queue-full-oldest", "queue-full-newest", "block-timeout", "sink-lagging", "below-sink-level", "filtered", "shutdown", "closed"}
+var reasonNames = [numReasons]string{"queue-full-oldest", "queue-full-newest", "block-timeout", "sink-lagging", "below-sink-level", "filtered", "shutdown", "closed", "budget", "too-large"}
 
 // Reasons returns every reason, in order.
 func Reasons() []Reason {

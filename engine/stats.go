@@ -15,11 +15,13 @@ type Drops struct {
 	Filtered        uint64 `json:"filtered"`
 	Shutdown        uint64 `json:"shutdown"`
 	Closed          uint64 `json:"closed"`
+	Budget          uint64 `json:"budget"`
+	TooLarge        uint64 `json:"too_large"`
 }
 
 // Total is the sum over all reasons.
 func (d Drops) Total() uint64 {
-	return d.QueueFullOldest + d.QueueFullNewest + d.BlockTimeout + d.SinkLagging + d.BelowSinkLevel + d.Filtered + d.Shutdown + d.Closed
+	return d.QueueFullOldest + d.QueueFullNewest + d.BlockTimeout + d.SinkLagging + d.BelowSinkLevel + d.Filtered + d.Shutdown + d.Closed + d.Budget + d.TooLarge
 }
 
 // Count returns the drops for reason r.
@@ -41,6 +43,10 @@ func (d Drops) Count(r Reason) uint64 {
 		return d.Shutdown
 	case Closed:
 		return d.Closed
+	case Budget:
+		return d.Budget
+	case TooLarge:
+		return d.TooLarge
 	}
 	return 0
 }
@@ -63,6 +69,10 @@ func (d *Drops) add(r Reason, n uint64) {
 		d.Shutdown += n
 	case Closed:
 		d.Closed += n
+	case Budget:
+		d.Budget += n
+	case TooLarge:
+		d.TooLarge += n
 	}
 }
 

@@ -199,7 +199,7 @@ func (w *sinkWriter) collect() (bound int64, done bool) {
 				w.retire(c)
 			}
 		}
-		empty := w.lanes[s].tail.Load() == w.lanes[s].head.Load()
+		empty := w.lanes[s].empty()
 		if empty {
 			w.bound[s] = max(w.bound[s], wm)
 		}
@@ -217,7 +217,7 @@ func (w *sinkWriter) clearLagging() {
 		return
 	}
 	for _, l := range w.lanes {
-		if l.tail.Load() != l.head.Load() {
+		if !l.empty() {
 			return
 		}
 	}

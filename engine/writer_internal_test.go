@@ -3,6 +3,8 @@ package engine
 import (
 	"testing"
 
+	"github.com/shardlog/shardlog/budget"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/shardlog/shardlog/core"
@@ -36,7 +38,7 @@ func newWriterRig(t *testing.T, capacity, batchSize, laneDepth int) *writerRig {
 // s, carrying watermark wm (noWatermark for none), as a flusher would.
 func (r *writerRig) push(t *testing.T, s int, wm int64, monos ...int64) {
 	t.Helper()
-	b := newBatch(s, r.e.cfg.batchSize, 0, make(chan *batch, 8))
+	b := newBatch(s, r.e.cfg.batchSize, 0, make(chan *batch, 8), nil)
 	for i, m := range monos {
 		b.events[i].Mono = m
 		b.class[i] = uint8(r.e.classes.of(b.events[i].Level))
@@ -179,19 +181,19 @@ func TestWriterNeverStallsWithConservativeWatermarks(t *testing.T) {
 	require.IsIncreasing(t, got)
 }
 
-// A watermark whose batch was dropped for a sink (its lane was full) rides
-// on the next lane entry that sink gets, so a writer whose lane never
-// empties still learns it. Mutation caught: dropping the watermark with
-// the batch (the old code) left a writer at its held limit waiting for a
-// watermark it would never see: TestOverloadAccountingIsExact/block hung
-// in about one run in five under -race.
+// A batch dropped for a sink, because its lane was full or to shed memory
+// for the budget, hands its watermark to the next entry the sink gets: a
+// dropped batch that carried an epoch's watermark must not hold the
+// sink's merge back (or, worse, let it wait for a watermark that never
+// comes). Mutations caught: pushing b's own watermark instead of the
+// maximum with the evicted one's, and shed forgetting the carried
+// watermark.
 func TestDroppedBatchHandsItsWatermarkOn(t *testing.T) {
 	r := newWriterRig(t, 16, 8, 1)
 	r.e.writers = []*sinkWriter{r.w}
 	f := newFlusher(r.e, 0)
-	r.w.lagging.Store(true) // skip without waiting
 	mk := func(wm int64, monos ...int64) *batch {
-		b := newBatch(0, 8, 0, make(chan *batch, 8))
+		b := newBatch(0, 8, 0, make(chan *batch, 8), nil)
 		for i, m := range monos {
 			b.events[i].Mono = m
 			b.class[i] = uint8(r.e.classes.of(b.events[i].Level))
@@ -201,14 +203,34 @@ func TestDroppedBatchHandsItsWatermarkOn(t *testing.T) {
 		b.sortByMono()
 		return b
 	}
-	f.publish(mk(noWatermark, 1, 2)) // fills the lane (depth 1)
-	f.publish(mk(100, 50, 60))       // dropped: its watermark must not be lost
+	// Lane full (depth 1): the oldest batch is dropped to make room.
+	f.publish(mk(40, 1, 2))
+	f.publish(mk(noWatermark, 50, 60))
 	require.Equal(t, uint64(2), r.w.counters.dropped[SinkLagging].Load())
 	b, wm := r.w.lanes[0].pop()
 	require.NotNil(t, b)
-	require.Equal(t, int64(noWatermark), wm)
-	f.publish(mk(noWatermark, 110, 120)) // mid-epoch: no watermark of its own
-	b, wm = r.w.lanes[0].pop()
-	require.NotNil(t, b)
-	require.Equal(t, int64(100), wm, "the dropped batch's watermark rides on the next entry")
+	require.Equal(t, int64(40), wm, "the evicted batch's watermark rides on the batch that took its place")
+	require.Equal(t, int64(50), b.events[b.order[0]].Mono)
+
+	// Shedding for the budget: above the trim mark, the oldest of two
+	// queued batches is dropped, and its watermark rides on the next push.
+	r.e.cfg.laneDepth = 4
+	r.w.lanes[0] = newLane(4)
+	bu, err := budget.New(1 << 20)
+	require.NoError(t, err)
+	bu.Charge(bu.TrimMark() + 1)
+	r.e.budget = bu
+	f.publish(mk(70, 61, 62))
+	f.publish(mk(noWatermark, 71, 72))
+	f.publish(mk(noWatermark, 73))
+	f.shed()
+	require.Equal(t, uint64(2), r.w.counters.dropped[Budget].Load())
+	require.Equal(t, 2, r.w.lanes[0].len(), "shedding stops at one batch per shard (the rig has two)")
+	f.publish(mk(noWatermark, 80))
+	for range 2 {
+		_, wm = r.w.lanes[0].pop()
+		require.Equal(t, int64(noWatermark), wm)
+	}
+	_, wm = r.w.lanes[0].pop()
+	require.Equal(t, int64(70), wm, "the shed batch's watermark rides on the next entry")
 }
