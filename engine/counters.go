@@ -18,7 +18,7 @@ type shardCounters struct {
 	dropped  [numReasons][]atomic.Uint64 // by reason and class; producers (refused, closed, evicted) and the flusher (filtered)
 	// truncated counts events cut to WithMaxEventBytes (and delivered).
 	truncated []atomic.Uint64
-	_        [128]byte
+	_         [128]byte
 }
 
 func newShardCounters(classes int) *shardCounters {

@@ -17,9 +17,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shardlog/shardlog/budget"
 	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/engine"
-	"github.com/shardlog/shardlog/budget"
 	"github.com/shardlog/shardlog/hist"
 	"github.com/shardlog/shardlog/ring"
 	"github.com/shardlog/shardlog/sinks"
