@@ -38,4 +38,4 @@ func ParseQueueKind(s string) (QueueKind, error) { return engine.ParseQueueKind(
 
 // DefaultCapacity is the number of slots per shard unless WithCapacity
 // says otherwise.
-const DefaultCapacity = ring.DefaultCapacity
+const DefaultCapacity = engine.DefaultCapacity

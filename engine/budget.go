@@ -43,6 +43,17 @@ const minMaxQueueBytes = 256 << 10
 // bounded by slots × largeEvent, part of the documented constant.
 const largeEvent = 1024
 
+// DefaultCapacity is the engine's slots per shard unless WithCapacity
+// says otherwise: 4096, 40ms of events at 100 000 events/s per shard.
+// The ring must ride out the time a flusher is not running (a producer
+// descheduled between its claim and its publish holds the shard's
+// consumer at that slot; the scheduler's time slice is 10ms), not a
+// sink's stall, which the memory budget absorbs. With 1024 slots the
+// default load generator run lost events in 3 of 3 runs; with 4096, in 1
+// of 3 (docs/bench/engine.md). A slot is about 700 bytes: 2.8 MiB per
+// shard, outside the budget.
+const DefaultCapacity = 4096
+
 // maxLaneDepth bounds WithLaneDepth.
 const maxLaneDepth = 1 << 16
 

@@ -85,6 +85,9 @@ func New(opts ...Option) (*Engine, error) {
 	e.rules = slices.Clone(cfg.rules)
 	slices.SortStableFunc(e.rules, func(a, b policyRule) int { return int(b.min) - int(a.min) })
 
+	if !cfg.setCapacity {
+		cfg.capacity = DefaultCapacity
+	}
 	rcfg := ring.Config[core.Event]{
 		Shards:       cfg.shards,
 		Capacity:     cfg.capacity,

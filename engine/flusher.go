@@ -77,12 +77,12 @@ type flusher struct {
 const watermarkSlack = 10 * time.Microsecond
 
 func newFlusher(e *Engine, shard int) *flusher {
-	// The free list keeps what a sink that keeps up cycles through (a few
-	// batches in its lane, up to heldLimit in its merge, one being
-	// filled); batches beyond it, made while a sink is behind, are left to
-	// the collector when released, so a stall does not pin memory after
-	// it ends.
-	keep := (4+heldLimit(e))*len(e.writers) + 1
+	// The free list keeps what a sink that keeps up cycles through (a
+	// batch or two in its lane and in its merge, one being filled);
+	// batches beyond it, made while a sink is behind, are left to the
+	// collector when released, so a stall does not pin memory after it
+	// ends.
+	keep := 4*len(e.writers) + 4
 	f := &flusher{
 		e:     e,
 		shard: shard,

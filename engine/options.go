@@ -253,7 +253,8 @@ func WithShards(n int) Option {
 	return optionFunc(func(c *config) { c.shards = n; c.setShards = true })
 }
 
-// WithCapacity sets the slots per shard, a power of two >= 2. Default 1024.
+// WithCapacity sets the slots per shard, a power of two >= 2. Default
+// DefaultCapacity (4096).
 func WithCapacity(n int) Option {
 	return optionFunc(func(c *config) { c.capacity = n; c.setCapacity = true })
 }
