@@ -37,7 +37,7 @@ const (
 // members have been walked, count as their member count ×
 // unsafe.Sizeof(Field{}) only, without their contents.
 func Footprint(msg string, fields []Field) int {
-	n := len(msg)
+	n := len(msg) + len(fields)*fieldSize // each field's own 56 bytes, as for group members
 	budget := maxFootprintMembers
 	for i := range fields {
 		f := &fields[i]
@@ -75,15 +75,17 @@ func walkGroup(members []Field, depth int, budget *int) bool {
 	return true
 }
 
-// Footprint returns Footprint(e.Message, e.Fields()) plus the spilled field
-// slice, if any. The Scope and the Logger name are not counted: they are
-// shared by every event of a logger.
+// Footprint is what the event keeps alive beyond its own struct:
+// Footprint(e.Message, e.Fields()) less the inline fields (they live in
+// the Event), plus the spare capacity of a spilled field slice. The Scope
+// and the Logger name are not counted: they are shared by every event of
+// a logger.
 func (e *Event) Footprint() int {
 	n := Footprint(e.Message, e.Fields())
 	if e.extra != nil {
-		n += cap(e.extra) * fieldSize
+		return n + (cap(e.extra)-len(e.extra))*fieldSize
 	}
-	return n
+	return n - e.n*fieldSize
 }
 
 // Truncation says what Truncate removed.
@@ -100,9 +102,9 @@ type Truncation struct {
 // message is always kept and, when fields are dropped, a "!TRUNCATED" field
 // is added, even if max leaves no room for them. The longest message
 // marker is 40 bytes (a 19-digit count) and the longest "!TRUNCATED" field
-// 78 (10 of key, two 19-digit counts); 128 covers both. For max >= 128 the
-// result fits in max itself.
-const TruncationSlack = 128
+// 134 (its own 56 bytes, 10 of key, two 19-digit counts); 192 covers both.
+// For max >= 192 the result fits in max itself.
+const TruncationSlack = 192
 
 // TruncatedKey is the key of the field Truncate appends when it drops
 // fields.
@@ -149,7 +151,7 @@ func Truncate(msg string, fields []Field, max int) (outMsg string, outFields []F
 	}
 	// Upper bound of the "!TRUNCATED" field's footprint, should one be
 	// needed: K <= len(fields) and N <= total.
-	trailer := len(TruncatedKey) + len(markerHead) + digits(len(fields)) + len(markerFields) + digits(total) + len(markerTail)
+	trailer := fieldSize + len(TruncatedKey) + len(markerHead) + digits(len(fields)) + len(markerFields) + digits(total) + len(markerTail)
 
 	// Walk the fields, cheapest form first (every value cut to its
 	// marker), to find how many fit: all of them without the trailer, or
@@ -261,6 +263,9 @@ type truncator struct {
 // member slices) and the least its string values can be cut to.
 func (t *truncator) measure(f *Field, depth int) (fixed, least int) {
 	fixed = len(f.Key)
+	if depth == 1 {
+		fixed += fieldSize // a top-level field's own bytes; members are counted with their group
+	}
 	if len(f.str) > 0 {
 		s := newSlot(f.str, f.kind == KindAny)
 		least = s.cost(0)

@@ -82,7 +82,8 @@ func TestFootprint(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			assert.Equal(t, c.want, Footprint(c.msg, c.fields))
+			// Every top-level field also counts its own bytes.
+			assert.Equal(t, c.want+len(c.fields)*fieldSize, Footprint(c.msg, c.fields))
 		})
 	}
 }
@@ -105,9 +106,9 @@ func TestEventFootprint(t *testing.T) {
 		e.AddField(Int("i"+strconv.Itoa(i), i))
 	}
 	require.NotNil(t, e.extra)
-	want := Footprint(e.Message, e.Fields()) + cap(e.extra)*fieldSize
+	want := Footprint(e.Message, e.Fields()) + (cap(e.extra)-len(e.extra))*fieldSize
 	assert.Equal(t, want, e.Footprint(), "spill counted at its capacity")
-	assert.Equal(t, 5+2+10*2+2*InlineFields*fieldSize, e.Footprint())
+	assert.Equal(t, 5+2+10*2+2*InlineFields*fieldSize, e.Footprint(), "the spilled slice at its capacity")
 }
 
 func TestTruncateUnderTheLimitReturnsItsArguments(t *testing.T) {
@@ -147,7 +148,7 @@ func TestTruncateWaterFilling(t *testing.T) {
 	assert.Equal(t, "big", out[2].Key)
 	assert.Equal(t, KindString, out[2].Kind())
 	assert.False(t, out[2].Placeholder())
-	fixed := len("message") + 1 + 10 + 1 + 200 + len("big") + len("n")
+	fixed := len("message") + 1 + 10 + 1 + 200 + len("big") + len("n") + 4*fieldSize
 	keep := limit - fixed - len(marker(1<<20)) // the marker's count has the same 7 digits
 	assert.Equal(t, big[:keep]+marker(1<<20-keep), out[2].Str())
 	assert.Equal(t, limit, Footprint(msg, out))
@@ -165,7 +166,7 @@ func TestTruncateCutsEveryLargeValueToTheSameCap(t *testing.T) {
 	}
 	msg, out, cut := Truncate(strings.Repeat("m", 9000), fields, 1000)
 	require.Len(t, out, 4)
-	assert.LessOrEqual(t, Footprint(msg, out), 1000)
+	assert.LessOrEqual(t, Footprint(msg, out), 1000+2*fieldSize)
 	kept := func(s string) int { return strings.Index(s, "…[truncated ") }
 	c := kept(msg)
 	assert.Positive(t, c)
@@ -247,7 +248,7 @@ func TestTruncateReplacesJSONWhole(t *testing.T) {
 	require.Equal(t, KindAny, anyField.Kind())
 	n := len(anyField.Str())
 	before := Placeholders()
-	_, out, cut := Truncate("m", []Field{String("s", "short"), anyField}, 100)
+	_, out, cut := Truncate("m", []Field{String("s", "short"), anyField}, 100+2*fieldSize)
 	require.Len(t, out, 2)
 	assert.Equal(t, String("s", "short"), out[0])
 	assert.Equal(t, "vals", out[1].Key)
@@ -259,7 +260,7 @@ func TestTruncateReplacesJSONWhole(t *testing.T) {
 
 	// Short JSON stays whole: the marker would be longer.
 	small := Any("v", []int{1})
-	_, out, _ = Truncate("m", []Field{small, String("s", strings.Repeat("s", 1000))}, 100)
+	_, out, _ = Truncate("m", []Field{small, String("s", strings.Repeat("s", 1000))}, 100+2*fieldSize)
 	assert.Equal(t, small, out[0])
 }
 
@@ -285,11 +286,11 @@ func TestTruncateMillionFields(t *testing.T) {
 	assert.True(t, last.Placeholder())
 	kept := len(out) - 1
 	assert.Equal(t, len(fields)-kept, cut.Fields)
-	assert.Equal(t, cut.Fields*8, cut.Bytes, "each dropped field is 8 bytes")
+	assert.Equal(t, cut.Fields*(8+fieldSize), cut.Bytes, "each dropped field is 8 bytes and its own")
 	assert.Equal(t, fieldsMarker(cut.Fields, cut.Bytes), last.Str())
 	// As many as fit: 3 + 8·kept + the trailer, reckoned with 7-digit
 	// counts where K has 6.
-	assert.InDelta(t, (limit-3-len(TruncatedKey)-len(last.Str()))/8, kept, 1)
+	assert.InDelta(t, (limit-3-fieldSize-len(TruncatedKey)-len(last.Str()))/(8+fieldSize), kept, 1)
 	for i := range fields {
 		if fields[i] != one || i < kept && out[i] != one {
 			t.Fatalf("field %d changed", i)
@@ -303,7 +304,7 @@ func TestTruncateManyFieldsAllCut(t *testing.T) {
 	for i := range fields {
 		fields[i] = String("key", v)
 	}
-	const limit = 3 + 3_000_000 // keys take 300 000, leaving 27 bytes a value
+	const limit = 3 + 3_000_000 + 100_000*fieldSize // keys take 300 000, leaving 27 bytes a value
 	msg, out, cut := Truncate("msg", fields, limit)
 	assert.Equal(t, "msg", msg)
 	require.Len(t, out, len(fields))
@@ -312,23 +313,23 @@ func TestTruncateManyFieldsAllCut(t *testing.T) {
 		require.Equal(t, "vvvv"+marker(96), out[i].Str())
 	}
 	assert.Equal(t, Truncation{Bytes: 96 * len(fields)}, cut)
-	assert.Equal(t, 3+30*len(fields), Footprint(msg, out))
+	assert.Equal(t, 3+(30+fieldSize)*len(fields), Footprint(msg, out))
 	assert.Equal(t, v, fields[0].Str())
 }
 
 func TestTruncateDropsFieldsWithHugeKeys(t *testing.T) {
 	key := strings.Repeat("k", 5000)
 	fields := []Field{String("a", strings.Repeat("a", 3000)), Int(key, 1), String("b", "b")}
-	msg, out, cut := Truncate("msg", fields, 1000)
+	msg, out, cut := Truncate("msg", fields, 1000+2*fieldSize)
 	assert.Equal(t, "msg", msg)
 	require.Len(t, out, 2)
 	assert.Equal(t, "a", out[0].Key)
 	assert.True(t, strings.HasSuffix(out[0].Str(), " bytes]"), "kept values are cut too")
 	assert.Equal(t, 2, cut.Fields)
 	removedA := 3000 - strings.Index(out[0].Str(), "…")
-	assert.Equal(t, removedA+5000+2, cut.Bytes)
+	assert.Equal(t, removedA+5000+2+2*fieldSize, cut.Bytes)
 	assert.Equal(t, fieldsMarker(2, cut.Bytes), out[1].Str())
-	assert.LessOrEqual(t, Footprint(msg, out), 1000)
+	assert.LessOrEqual(t, Footprint(msg, out), 1000+2*fieldSize)
 }
 
 func TestTruncateNonPositiveMax(t *testing.T) {
@@ -338,8 +339,8 @@ func TestTruncateNonPositiveMax(t *testing.T) {
 		msg, out, cut := Truncate(long, fields, limit)
 		assert.Equal(t, marker(500), msg, "the message is cut to its marker")
 		require.Len(t, out, 1)
-		assert.Equal(t, fieldsMarker(2, 500+2+1), out[0].Str())
-		assert.Equal(t, Truncation{Bytes: 503, Fields: 2}, cut)
+		assert.Equal(t, fieldsMarker(2, 500+2+1+2*fieldSize), out[0].Str())
+		assert.Equal(t, Truncation{Bytes: 503 + 2*fieldSize, Fields: 2}, cut)
 		assert.LessOrEqual(t, Footprint(msg, out), TruncationSlack)
 	}
 	// A message shorter than its marker is kept; no fields, no trailer.
@@ -374,7 +375,7 @@ func TestDeepGroupsDoNotCrash(t *testing.T) {
 	deep := nest(String("leaf", strings.Repeat("x", 10000)), 10_000)
 	fields := []Field{deep, String("s", strings.Repeat("s", 10000))}
 	n := Footprint("m", fields)
-	assert.Equal(t, 1+1+64*(1+fieldSize)+fieldSize+1+10000, n, "the leaf is below the walked depth")
+	assert.Equal(t, 1+1+64*(1+fieldSize)+fieldSize+1+10000+2*fieldSize, n, "the leaf is below the walked depth")
 	for _, limit := range []int{-1, 0, 100, 1000, 5000, n - 1} {
 		msg, out, _ := Truncate("m", fields, limit)
 		assert.LessOrEqual(t, Footprint(msg, out), max(limit, 0)+TruncationSlack)
@@ -387,7 +388,7 @@ func TestDeepGroupsDoNotCrash(t *testing.T) {
 	start := time.Now()
 	n = Footprint("", []Field{shared})
 	msg, out, _ := Truncate("", []Field{shared}, 1000)
-	assert.LessOrEqual(t, Footprint(msg, out), 1000)
+	assert.LessOrEqual(t, Footprint(msg, out), 1000+2*fieldSize)
 	assert.Less(t, time.Since(start), time.Second)
 	assert.Positive(t, n)
 }

@@ -163,8 +163,6 @@ func (e *Engine) defaultLaneDepth() int {
 	return int(min(n, maxLaneDepth))
 }
 
-var sizeofField = int(unsafe.Sizeof(core.Field{}))
-
 // admit is the slow path of a call whose event is large, has many or
 // context fields, or finds the budget over its limit: it applies the event
 // size limit and charges or checks the budget. size is the footprint of
@@ -175,10 +173,10 @@ var sizeofField = int(unsafe.Sizeof(core.Field{}))
 func (l *Logger) admit(ctx context.Context, shard, class int, policy ring.Policy, msg string, fields, extra []core.Field, size int) (
 	outMsg string, outFields, outExtra []core.Field, charged int64, ok bool, reason Reason) {
 	e := l.e
+	// size counts every field's own bytes (core.Footprint): for a spilled
+	// event that is its field slice; for one with inline fields, a slight
+	// overestimate.
 	size += core.Footprint("", extra)
-	if n := len(fields) + len(extra); n > core.InlineFields {
-		size += n * sizeofField // the spilled slice
-	}
 	if size > e.cfg.maxEvent {
 		if e.cfg.oversize == Refuse {
 			return "", nil, nil, 0, false, TooLarge
@@ -189,9 +187,6 @@ func (l *Logger) admit(ctx context.Context, shard, class int, policy ring.Policy
 		extra = nil
 		e.counters[shard].truncated[class].Add(1)
 		size = core.Footprint(msg, fields)
-		if len(fields) > core.InlineFields {
-			size += len(fields) * sizeofField
-		}
 	}
 	b := e.budget
 	if b == nil {

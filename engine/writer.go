@@ -361,6 +361,10 @@ func (w *sinkWriter) isSettled() bool {
 // write hands the entries to the sink and counts the outcome. Entries of
 // a writer abandoned before the call are dropped (shutdown).
 func (w *sinkWriter) write() {
+	// Inside the call this writer waits for nothing: flushers need not
+	// wake it, and may hold a half-empty batch to fill it further
+	// (flusher.hold). round sets the flag again after the call.
+	w.waitingForWatermark.Store(false)
 	if !w.enterCall() {
 		w.counters.dropped[Shutdown].Add(uint64(len(w.entries)))
 		clear(w.entries)

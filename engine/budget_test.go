@@ -1,0 +1,298 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"runtime"
+	"runtime/metrics"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shardlog/shardlog/core"
+	"github.com/shardlog/shardlog/engine"
+	"github.com/shardlog/shardlog/ring"
+	"github.com/shardlog/shardlog/sinks"
+	"github.com/shardlog/shardlog/sinks/format"
+)
+
+// gatedSink passes writes to its inner sink, except that while stalled is
+// set a Write waits for the gate to open (a disk that stops for a while).
+type gatedSink struct {
+	core.Sink
+	stalled atomic.Bool
+	entered chan struct{}
+	gate    chan struct{}
+}
+
+func newGatedSink(inner core.Sink) *gatedSink {
+	return &gatedSink{Sink: inner, entered: make(chan struct{}, 1), gate: make(chan struct{})}
+}
+
+func (g *gatedSink) Write(ctx context.Context, es []core.Entry) (int, error) {
+	if g.stalled.Load() {
+		select {
+		case g.entered <- struct{}{}:
+		default:
+		}
+		<-g.gate
+	}
+	return g.Sink.Write(ctx, es)
+}
+
+// logAtRate logs n events from goroutines spread over the run at up to
+// rate events/s in total, and returns once all are logged.
+func logAtRate(l *engine.Logger, goroutines, n, rate int) {
+	var wg sync.WaitGroup
+	per := n / goroutines
+	interval := time.Duration(int64(time.Second) * int64(goroutines) / int64(rate))
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			for i := range per {
+				if due := start.Add(time.Duration(i) * interval); time.Until(due) > time.Millisecond {
+					time.Sleep(time.Until(due))
+				}
+				l.Info("request handled", core.String("method", "GET"), core.Int("status", 200),
+					core.Int("g", g), core.Int("i", i), core.Bool("cached", false))
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// The default configuration absorbs a stall of its only sink: 250ms
+// without a returning Write, in the middle of a run at up to 100 000
+// events/s, loses nothing. (At 200 000 events/s on the 2-core machine the
+// ring still overflows during the stall: docs/STATUS.md, open item.) Mutation caught: a flusher that waits for a
+// full lane (the engine before the budget) fills the ring within
+// milliseconds and drops events as queue-full-oldest.
+func TestSinkStallIsAbsorbedByTheBudget(t *testing.T) {
+	forEachQueue(t, func(t *testing.T, q engine.QueueKind) {
+		g := newGatedSink(sinks.NewMemory(sinks.MemoryOptions{}))
+		e := newEngine(t, engine.WithQueue(q), engine.WithSink(g, engine.SinkName("disk")))
+		const n = 60_000
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			logAtRate(e.Logger(), 8, n, 100_000)
+		}()
+		time.Sleep(150 * time.Millisecond)
+		g.stalled.Store(true)
+		<-g.entered
+		time.Sleep(250 * time.Millisecond)
+		g.stalled.Store(false)
+		close(g.gate)
+		<-done
+		flush(t, e)
+		rep := e.Stats()
+		s := rep.Sinks[0]
+		require.Equal(t, uint64(n), s.Accepted)
+		require.Zero(t, s.Dropped.Total(), "a 250ms stall is absorbed: %+v", s.Dropped)
+		require.Equal(t, uint64(n), s.Written)
+		requireBalanced(t, rep)
+		b := e.Metrics(false).Engine.Budget
+		require.NotNil(t, b)
+		require.Positive(t, b.Peak, "the stall was held in the budget")
+		require.Less(t, b.Peak, b.Limit)
+		t.Logf("budget peak %d KiB of %d KiB", b.Peak>>10, b.Limit>>10)
+	})
+}
+
+// slowWriter takes delay per write: a sink that can take far less than
+// it is sent.
+type slowWriter struct{ delay time.Duration }
+
+func (w slowWriter) Write(p []byte) (int, error) {
+	time.Sleep(w.delay)
+	return len(p), nil
+}
+
+func liveHeap() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// A flood far beyond what the sink can take, from 16 goroutines: the live
+// heap stays within MaxQueueBytes plus the engine's constant (rings, free
+// lists, one batch per shard in hand: docs/DESIGN.md, "Memory budget"),
+// every drop is counted by reason, and once the flood stops and the sink
+// catches up nothing more is dropped. Mutation caught: not charging
+// drained events (the budget never fills, batches pile up in the lane,
+// and the heap grows with the flood).
+func TestFloodStaysWithinTheBudget(t *testing.T) {
+	const budgetBytes = 8 << 20
+	runtime.GC()
+	base := liveHeap()
+	out, err := sinks.NewWriter(slowWriter{delay: 2 * time.Millisecond}, format.JSON{})
+	require.NoError(t, err)
+	e := newEngine(t, engine.WithCapacity(1024), engine.WithMaxQueueBytes(budgetBytes),
+		engine.WithSink(out, engine.SinkName("slow")))
+
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+			if h := liveHeap(); h > base && h-base > peak.Load() {
+				peak.Store(h - base)
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(1500 * time.Millisecond)
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; time.Now().Before(deadline); i++ {
+				e.Logger().Info("flood", core.Int("g", g), core.Int("i", i), core.String("payload", strings.Repeat("p", 200)))
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-sampled
+
+	flush(t, e)
+	before := e.Stats().Sinks[0]
+	require.Positive(t, before.Dropped.Budget, "the flood was shed: %+v", before.Dropped)
+	requireBalanced(t, e.Stats())
+	// After the flood: everything logged is delivered.
+	for i := range 1000 {
+		e.Logger().Info("after", core.Int("i", i))
+	}
+	flush(t, e)
+	after := e.Stats().Sinks[0]
+	require.Equal(t, before.Dropped.Total(), after.Dropped.Total(), "nothing dropped once the flood stopped")
+	require.Equal(t, before.Written+1000, after.Written)
+
+	m := e.Metrics(false).Engine
+	// The constant outside the budget at this configuration: 2 rings of
+	// 1024 slots (~0.7 KiB each, plus up to 1 KiB of uncharged strings),
+	// free lists of 8 batches per shard (~180 KiB each plus up to 256 KiB
+	// of kept encodings), and the flood's own garbage between collections
+	// (the live heap is measured at each collection's end).
+	const constant = 16 << 20
+	t.Logf("budget peak %d KiB (limit %d KiB); live heap above baseline at most %d KiB; %d written, %d shed, %d refused",
+		m.Budget.Peak>>10, m.Budget.Limit>>10, peak.Load()>>10, after.Written, after.Dropped.Budget, m.Budget.Refused)
+	require.LessOrEqual(t, m.Budget.Peak, int64(budgetBytes)+int64(budgetBytes)/4, "charged memory stays near the limit")
+	require.LessOrEqual(t, peak.Load(), uint64(budgetBytes+constant), "live heap within the budget plus the constant")
+}
+
+// Events that are too large have a defined outcome within the budget: cut
+// and delivered with explicit markers (Truncate, the default), or refused
+// and counted (Refuse). A 100 MiB message, a million fields, a value
+// whose rendering is huge, invalid UTF-8: never a crash, never another
+// event corrupted.
+func TestOversizedEventsHaveADefinedOutcome(t *testing.T) {
+	huge := strings.Repeat("x", 100<<20)
+	million := make([]core.Field, 1_000_000)
+	for i := range million {
+		million[i] = core.Int("k", i)
+	}
+	bigValue := make([]string, 5000)
+	for i := range bigValue {
+		bigValue[i] = strings.Repeat("v", 1000)
+	}
+	badUTF8 := strings.Repeat("\xff\xfeé", 1<<20)
+
+	for _, action := range []engine.OversizeAction{engine.Truncate, engine.Refuse} {
+		t.Run(action.String(), func(t *testing.T) {
+			var out strings.Builder
+			w, err := sinks.NewWriter(&out, format.JSON{})
+			require.NoError(t, err)
+			e := newEngine(t, engine.WithOversizedEvents(action), engine.WithMaxEventBytes(64<<10),
+				engine.WithOverflow(ring.Block), engine.WithSink(w, engine.SinkName("out")))
+			l := e.Logger()
+			l.Info("before")
+			l.Info(huge)
+			l.Info("many", million...)
+			l.Info("rendered", core.Any("v", bigValue))
+			l.Info("bad", core.String("s", badUTF8))
+			l.Info("after")
+			flush(t, e)
+			rep := e.Stats()
+			requireBalanced(t, rep)
+			lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+			for i, line := range lines {
+				var m map[string]any
+				require.NoError(t, json.Unmarshal([]byte(line), &m), "record %d is valid JSON", i)
+				// JSON escaping may grow a value up to 6x (\ufffd for each invalid byte).
+				require.LessOrEqual(t, len(line), 6*(64<<10)+1024, "record %d is bounded by the limit", i)
+			}
+			require.Contains(t, lines[0], `"msg":"before"`)
+			require.Contains(t, lines[len(lines)-1], `"msg":"after"`)
+			s := rep.Sinks[0]
+			if action == engine.Refuse {
+				require.Len(t, lines, 2)
+				require.Equal(t, uint64(4), s.Dropped.TooLarge)
+				require.Zero(t, e.Metrics(false).Engine.Truncated)
+				return
+			}
+			require.Len(t, lines, 6, "every event delivered")
+			require.Zero(t, s.Dropped.Total())
+			require.Equal(t, uint64(4), e.Metrics(false).Engine.Truncated)
+			require.Contains(t, lines[1], "…[truncated ")
+			require.Contains(t, lines[2], `"!TRUNCATED":"…[truncated `)
+			require.Contains(t, lines[3], `"v":"…[truncated `, "a rendered value too large is replaced whole")
+			require.Contains(t, lines[4], "…[truncated ")
+		})
+	}
+}
+
+// The limit hook runs off the caller's goroutine, at most once a second,
+// and a hook that never returns blocks nobody. Mutation caught: calling
+// the hook from admit (the caller) hangs the first refused call.
+func TestOnLimitExceededIsRateLimitedAndNeverBlocksACaller(t *testing.T) {
+	g := newGatedSink(sinks.NewMemory(sinks.MemoryOptions{}))
+	g.stalled.Store(true)
+	calls := make(chan engine.LimitExceeded, 16)
+	hang := make(chan struct{})
+	defer close(hang)
+	e := newEngine(t, engine.WithMaxQueueBytes(256<<10), engine.WithMaxEventBytes(64<<10), engine.WithCapacity(1024),
+		engine.WithSink(g, engine.SinkName("stuck")),
+		engine.WithOnLimitExceeded(func(le engine.LimitExceeded) {
+			calls <- le
+			<-hang // a hook that never returns
+		}))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 20000 {
+			e.Logger().Info("fill", core.Int("i", i), core.String("pad", strings.Repeat("p", 100)))
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("log calls blocked behind the hook")
+	}
+	select {
+	case le := <-calls:
+		require.Equal(t, int64(256<<10), le.Limit)
+		require.Positive(t, le.Dropped)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the hook was not called")
+	}
+	time.Sleep(100 * time.Millisecond)
+	require.Empty(t, calls, "one call at a time, at most one a second")
+	close(g.gate)
+	g.stalled.Store(false)
+	flush(t, e)
+	requireBalanced(t, e.Stats())
+	require.Positive(t, e.Stats().Sinks[0].Dropped.Budget)
+}
