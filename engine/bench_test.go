@@ -164,3 +164,19 @@ func BenchmarkPinnedFlushers(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLogBudget is the caller's cost of the memory budget: the
+// 5-field call with the budget on (the default) and off
+// (WithMaxQueueBytes(0)). Compare with benchstat.
+func BenchmarkLogBudget(b *testing.B) {
+	for _, on := range []bool{true, false} {
+		b.Run(map[bool]string{true: "budget=on", false: "budget=off"}[on], func(b *testing.B) {
+			opts := []engine.Option{}
+			if !on {
+				opts = append(opts, engine.WithMaxQueueBytes(0))
+			}
+			e, sink := benchEngine(b, opts...)
+			logParallel(b, e.Logger(), sink, logCases[1].log)
+		})
+	}
+}
