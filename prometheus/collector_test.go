@@ -108,6 +108,8 @@ shardlog_sink_events_dropped_total{reason="below-sink-level",sink="bad"} 0
 shardlog_sink_events_dropped_total{reason="below-sink-level",sink="out"} 0
 shardlog_sink_events_dropped_total{reason="block-timeout",sink="bad"} 0
 shardlog_sink_events_dropped_total{reason="block-timeout",sink="out"} 0
+shardlog_sink_events_dropped_total{reason="budget",sink="bad"} 0
+shardlog_sink_events_dropped_total{reason="budget",sink="out"} 0
 shardlog_sink_events_dropped_total{reason="closed",sink="bad"} 0
 shardlog_sink_events_dropped_total{reason="closed",sink="out"} 0
 shardlog_sink_events_dropped_total{reason="filtered",sink="bad"} 0
@@ -120,6 +122,8 @@ shardlog_sink_events_dropped_total{reason="shutdown",sink="bad"} 0
 shardlog_sink_events_dropped_total{reason="shutdown",sink="out"} 0
 shardlog_sink_events_dropped_total{reason="sink-lagging",sink="bad"} 0
 shardlog_sink_events_dropped_total{reason="sink-lagging",sink="out"} 0
+shardlog_sink_events_dropped_total{reason="too-large",sink="bad"} 0
+shardlog_sink_events_dropped_total{reason="too-large",sink="out"} 0
 # HELP shardlog_sink_lagging 1 while flushers skip the sink for being behind, else 0.
 # TYPE shardlog_sink_lagging gauge
 shardlog_sink_lagging{sink="bad"} 0
