@@ -40,10 +40,6 @@ type Event struct {
 	// WallFromMono asks the pipeline to compute Time from Mono before the
 	// event reaches an encoder or sink (see engine's clock.go).
 	WallFromMono bool
-	// Blocking is set when the event was logged under the Block overflow
-	// policy: the pipeline then waits (up to the block timeout) for a
-	// lagging sink to take it rather than dropping it.
-	Blocking bool
 	// Charged is the number of bytes the engine charged to its memory
 	// budget for this event when it was logged: set for events too large
 	// to sit in a ring slot uncounted, zero for the rest, which the

@@ -387,8 +387,8 @@ func (f *flusher) shed() {
 	}
 }
 
-// dropFor accounts for b, taken out of w's lane, as dropped for w (reason
-// r), and releases w's reference. The caller hands its watermark on.
+// dropFor accounts for b's events that w takes as dropped for w (reason
+// r), and releases w's reference to b. The caller hands b's watermark on.
 func (f *flusher) dropFor(w *sinkWriter, b *batch, r Reason) {
 	w.lagging.Store(true)
 	w.counters.dropped[r].Add(uint64(w.countRemaining(w.skip(cursor{b: b, shard: f.shard}))))
@@ -502,12 +502,9 @@ func (f *flusher) appendSafely(buf []byte, enc int, ev *core.Event) (out []byte)
 // that sink alone (shutdown).
 func (f *flusher) publish(b *batch) {
 	e := f.e
-	// How many events of each class the batch holds, for lane-full drops.
-	var perClass [256]int
 	maxClass := -1
 	for i := 0; i < b.n; i++ {
 		if c := int(b.class[i]); c != filteredClass {
-			perClass[c]++
 			maxClass = max(maxClass, c)
 		}
 	}
@@ -525,18 +522,12 @@ func (f *flusher) publish(b *batch) {
 		// A watermark travels on the lane entry; one whose batch was
 		// dropped for w rides on the next entry w gets (see lane).
 		wm := max(b.wm, f.carried[w.index])
-		ok, reason := f.push(w, b, wm)
-		if ok {
+		if f.push(w, b, wm) {
 			f.carried[w.index] = noWatermark
 			continue
 		}
 		f.carried[w.index] = wm
-		lost := 0
-		for c := w.class; c <= maxClass; c++ {
-			lost += perClass[c]
-		}
-		w.counters.dropped[reason].Add(uint64(lost))
-		b.release()
+		f.dropFor(w, b, Shutdown)
 	}
 	b.release()
 }
@@ -547,10 +538,10 @@ func (f *flusher) publish(b *batch) {
 // the lane is full nonetheless (it holds what the budget can pay for, or
 // WithLaneDepth batches), its oldest batch is dropped for w
 // (sink-lagging) to make room, and its watermark rides on b. An abandoned
-// writer (Shutdown gave up on it) takes nothing more.
-func (f *flusher) push(w *sinkWriter, b *batch, wm int64) (ok bool, reason Reason) {
+// writer (Shutdown gave up on it) takes nothing more: push returns false.
+func (f *flusher) push(w *sinkWriter, b *batch, wm int64) bool {
 	if w.abandoned.Load() {
-		return false, Shutdown
+		return false
 	}
 	l := w.lanes[f.shard]
 	for !l.push(b, wm, f.e.cfg.laneDepth) {
@@ -560,7 +551,7 @@ func (f *flusher) push(w *sinkWriter, b *batch, wm int64) (ok bool, reason Reaso
 		}
 	}
 	signal(w.wake)
-	return true, 0
+	return true
 }
 
 // wakeWriters tells sink writers that the watermark moved. When the round

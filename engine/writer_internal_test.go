@@ -38,6 +38,14 @@ func newWriterRig(t *testing.T, capacity, batchSize, laneDepth int) *writerRig {
 // s, carrying watermark wm (noWatermark for none), as a flusher would.
 func (r *writerRig) push(t *testing.T, s int, wm int64, monos ...int64) {
 	t.Helper()
+	b := r.batch(s, wm, monos...)
+	b.refs.Store(1)
+	require.True(t, r.w.lanes[s].push(b, wm, r.e.cfg.laneDepth), "lane %d full", s)
+}
+
+// batch makes a prepared batch of shard s holding events with the given
+// Monos, carrying watermark wm.
+func (r *writerRig) batch(s int, wm int64, monos ...int64) *batch {
 	b := newBatch(s, r.e.cfg.batchSize, 0, make(chan *batch, 8), nil)
 	for i, m := range monos {
 		b.events[i].Mono = m
@@ -46,8 +54,7 @@ func (r *writerRig) push(t *testing.T, s int, wm int64, monos ...int64) {
 	b.n = len(monos)
 	b.wm = wm
 	b.sortByMono()
-	b.refs.Store(1)
-	require.True(t, r.w.lanes[s].push(b, wm, r.e.cfg.laneDepth), "lane %d full", s)
+	return b
 }
 
 func (r *writerRig) publish(s int, wm int64) { r.e.flushers[s].wm.Store(wm) }
@@ -192,17 +199,7 @@ func TestDroppedBatchHandsItsWatermarkOn(t *testing.T) {
 	r := newWriterRig(t, 16, 8, 1)
 	r.e.writers = []*sinkWriter{r.w}
 	f := newFlusher(r.e, 0)
-	mk := func(wm int64, monos ...int64) *batch {
-		b := newBatch(0, 8, 0, make(chan *batch, 8), nil)
-		for i, m := range monos {
-			b.events[i].Mono = m
-			b.class[i] = uint8(r.e.classes.of(b.events[i].Level))
-		}
-		b.n = len(monos)
-		b.wm = wm
-		b.sortByMono()
-		return b
-	}
+	mk := func(wm int64, monos ...int64) *batch { return r.batch(0, wm, monos...) }
 	// Lane full (depth 1): the oldest batch is dropped to make room.
 	f.publish(mk(40, 1, 2))
 	f.publish(mk(noWatermark, 50, 60))
