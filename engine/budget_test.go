@@ -2,8 +2,8 @@ package engine_test
 
 import (
 	"context"
-	"io"
 	"encoding/json"
+	"io"
 	"runtime"
 	"runtime/metrics"
 	"strings"
