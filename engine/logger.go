@@ -212,8 +212,7 @@ func (l *Logger) enqueue(ctx context.Context, lvl core.Level, msg string, fields
 	// footprint sum and one load of a flag that changes only when the
 	// budget fills; everything else takes the slow path (budget.go).
 	var charged int64
-	if size := core.Footprint(msg, fields); size > largeEvent || len(extra) > 0 ||
-		len(fields) > core.InlineFields || (e.budget != nil && e.budget.Over()) {
+	if size, quick := e.quickAdmit(msg, fields, extra); !quick {
 		var ok bool
 		var why Reason
 		msg, fields, extra, charged, ok, why = l.admit(ctx, shard, class, policy, msg, fields, extra, size)
@@ -265,6 +264,16 @@ func (l *Logger) enqueue(ctx context.Context, lvl core.Level, msg string, fields
 		}
 	}
 	return res.Status
+}
+
+// quickAdmit is the common call's admission: a small event with inline
+// fields and no context fields, and a budget with room (one load of a
+// flag that changes only when the budget fills). Everything else takes
+// admit. size is the footprint of msg and fields.
+func (e *Engine) quickAdmit(msg string, fields, extra []core.Field) (size int, quick bool) {
+	size = core.Footprint(msg, fields)
+	return size, size <= largeEvent && len(extra) == 0 && len(fields) <= core.InlineFields &&
+		(e.budget == nil || !e.budget.Over())
 }
 
 // countRefusal accounts for an event that never entered the queue.
