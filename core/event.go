@@ -40,6 +40,11 @@ type Event struct {
 	// WallFromMono asks the pipeline to compute Time from Mono before the
 	// event reaches an encoder or sink (see engine's clock.go).
 	WallFromMono bool
+	// Blocking is set when the event was logged under the Block overflow
+	// policy: the pipeline then paces itself to a sink that is slower
+	// than its input (the caller waits at the ring) rather than queueing
+	// the backlog in memory, unless the sink has stalled.
+	Blocking bool
 	// Charged is the number of bytes the engine charged to its memory
 	// budget for this event when it was logged: set for events too large
 	// to sit in a ring slot uncounted, zero for the rest, which the

@@ -21,6 +21,9 @@ type batch struct {
 	order  []uint16 // event indexes sorted by Mono
 	class  []uint8  // level class per event; filteredClass if filtered
 	lines  []encoded
+	// blocking is set when an event of the batch was logged under the
+	// Block policy (see flusher.push).
+	blocking bool
 	// charged is what the batch holds of the memory budget (its slots,
 	// its events' footprints, its encodings), released with it.
 	charged int64
@@ -80,6 +83,7 @@ func (b *batch) release() {
 		b.events[i].Reset() // keep nothing alive
 	}
 	b.n = 0
+	b.blocking = false
 	b.order = b.order[:0]
 	if b.budget != nil {
 		b.budget.Release(b.charged)

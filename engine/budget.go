@@ -152,6 +152,25 @@ func (e *Engine) batchBytes() int64 {
 	return n*int64(unsafe.Sizeof(core.Event{})+3) + int64(len(e.encoders))*(n+1)*4 + int64(unsafe.Sizeof(batch{}))
 }
 
+// MemoryOverhead is the most memory the engine keeps alive outside its
+// memory budget, in bytes, for its configuration: per shard, the ring's
+// slots with the strings of events too small to charge themselves
+// (largeEvent each at most), the free list of batches with the
+// encodings they keep (maxRetainedLineBuf per encoder) and the batch in
+// the flusher's hand; and the lanes' slots. A process's heap attributable
+// to the engine stays within MaxQueueBytes plus this (plus what the
+// budget charges late: the flusher charges what it drains without
+// asking, docs/DESIGN.md, "Memory budget").
+func (e *Engine) MemoryOverhead() int64 {
+	shards := int64(len(e.flushers))
+	slot := int64(unsafe.Sizeof(core.Event{})) + 16 + largeEvent // sequence word and flag, padded
+	ring := int64(e.q.Capacity()) * slot
+	perBatch := e.batchBytes() + int64(len(e.encoders))*maxRetainedLineBuf
+	batches := int64(cap(e.flushers[0].free)+1) * perBatch
+	lanes := int64(len(e.writers)) * int64(e.cfg.laneDepth) * int64(unsafe.Sizeof(laneSlot{}))
+	return shards * (ring + batches + 2*lanes)
+}
+
 // defaultLaneDepth holds every batch the budget can pay for (each costs at
 // least batchBytes), so that only the budget decides what a sink that is
 // behind may queue, plus what a writer holds and the rings' overshoot.

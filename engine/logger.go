@@ -234,6 +234,7 @@ func (l *Logger) enqueue(ctx context.Context, lvl core.Level, msg string, fields
 		ev.Logger = l.name
 		ev.PC = pc
 		ev.Scope = l.scope
+		ev.Blocking = policy == ring.Block
 		ev.Charged = charged
 		ev.SetFields(fields)
 		for _, f := range extra {

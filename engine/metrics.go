@@ -88,7 +88,7 @@ type SinkMetrics struct {
 	// happened; empty when there has been none.
 	LastError     string    `json:"last_error,omitempty"`
 	LastErrorTime time.Time `json:"last_error_time,omitzero"`
-	Lagging       bool      `json:"lagging"` // flushers are skipping this sink
+	Lagging       bool      `json:"lagging"` // the sink stalled: its backlog queues in memory
 	Stuck         bool      `json:"stuck,omitempty"`
 	// WriteLatency (ns) and BatchSize (events per Write) are present
 	// only when histograms were asked for.

@@ -42,9 +42,11 @@ type sinkWriter struct {
 	abandoned atomic.Bool
 	inCall    atomic.Bool
 	settled   chan struct{} // closed once the writer has counted everything it held
-	// lagging is set by a flusher that waited in vain for room in one of
-	// our lanes; while set, flushers drop our batches without waiting. We
-	// clear it once every lane is empty again.
+	// lagging is set by a flusher that found us stalled (no write
+	// completed for stallAfter while it waited for room; flusher.push) or
+	// dropped batches of ours; while set, flushers queue our batches
+	// without waiting, within the memory budget. We clear it once every
+	// lane is empty again.
 	lagging  atomic.Bool
 	frontier atomic.Int64 // all events with Mono < frontier are written
 
@@ -192,6 +194,9 @@ func (w *sinkWriter) collect() (bound int64, done bool) {
 				break
 			}
 			w.held[s]++
+			if f.pacing.Load() {
+				signal(f.room) // f waits for room in one of its lanes (flusher.pace)
+			}
 			w.bound[s] = max(w.bound[s], bwm)
 			if c := w.skip(cursor{b: b, shard: s}); c.i < b.n {
 				w.merge.push(c)
