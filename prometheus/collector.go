@@ -54,6 +54,8 @@ type collector struct {
 	written, failed, dropped, pending, accepted, bytes, batches, errors, markers *prometheus.Desc
 	lagging, lastError, writeDuration                                            *prometheus.Desc
 	levelAccepted, queueDepth, queueEvicted, flusherLag, sinks, intErrs          *prometheus.Desc
+	truncated, budgetLimit, budgetUsage, budgetPeak, budgetOver                  *prometheus.Desc
+	budgetCrossings, budgetRefused                                               *prometheus.Desc
 }
 
 // NewCollector returns a collector of e's metrics. Each Collect reads one
@@ -93,7 +95,7 @@ func newCollector(read func(bool) shardlog.Metrics, opts ...Option) *collector {
 	c.batches = desc("sink_batches_total", "Write calls to the sink.", "sink")
 	c.markers = desc("sink_loss_markers_total", "Loss markers written to the sink (SinkLossMarker).", "sink")
 	c.errors = desc("sink_errors_total", "Failed or panicking calls to the sink.", "sink")
-	c.lagging = desc("sink_lagging", "1 while flushers skip the sink for being behind, else 0.", "sink")
+	c.lagging = desc("sink_lagging", "1 while the sink is stalled and its backlog queues in memory, else 0.", "sink")
 	c.lastError = desc("sink_last_error_timestamp_seconds", "Unix time of the sink's last error; absent if none.", "sink")
 	c.writeDuration = desc("sink_write_duration_seconds", "Duration of the sink's Write calls.", "sink")
 	c.levelAccepted = desc("events_accepted_total", "Log calls accepted, by level class (from the level up to the next one).", "level")
@@ -102,6 +104,13 @@ func newCollector(read func(bool) shardlog.Metrics, opts ...Option) *collector {
 	c.flusherLag = desc("flusher_lag_seconds", "Bound on the age of the shard's oldest queued event; 0 when empty.", "shard")
 	c.sinks = desc("sinks", "Sinks of the engine.")
 	c.intErrs = desc("internal_errors_total", "Internal errors the engine reported.")
+	c.truncated = desc("events_truncated_total", "Events cut to the event size limit and delivered.")
+	c.budgetLimit = desc("budget_limit_bytes", "The memory budget for queued events; absent when off.")
+	c.budgetUsage = desc("budget_usage_bytes", "Bytes queued events keep alive now.")
+	c.budgetPeak = desc("budget_peak_bytes", "The most bytes queued events have kept alive.")
+	c.budgetOver = desc("budget_over", "1 while the budget is over its limit (new events refused), else 0.")
+	c.budgetCrossings = desc("budget_crossings_total", "Times the budget went over its limit.")
+	c.budgetRefused = desc("budget_refused_total", "Large events refused at the call for want of room.")
 	return c
 }
 
@@ -110,6 +119,7 @@ func (c *collector) descs() []*prometheus.Desc {
 		c.accepted, c.written, c.failed, c.dropped, c.pending, c.bytes, c.batches, c.errors, c.markers,
 		c.lagging, c.lastError, c.writeDuration,
 		c.levelAccepted, c.queueDepth, c.queueEvicted, c.flusherLag, c.sinks, c.intErrs,
+		c.truncated, c.budgetLimit, c.budgetUsage, c.budgetPeak, c.budgetOver, c.budgetCrossings, c.budgetRefused,
 	}
 }
 
@@ -164,6 +174,15 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(c.sinks, float64(m.Engine.Sinks))
 	counter(c.intErrs, m.Engine.Errors)
+	counter(c.truncated, m.Engine.Truncated)
+	if b := m.Engine.Budget; b != nil {
+		gauge(c.budgetLimit, float64(b.Limit))
+		gauge(c.budgetUsage, float64(b.Usage))
+		gauge(c.budgetPeak, float64(b.Peak))
+		gauge(c.budgetOver, boolFloat(b.Over))
+		counter(c.budgetCrossings, b.Crossings)
+		counter(c.budgetRefused, b.Refused)
+	}
 }
 
 func boolFloat(b bool) float64 {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardlog/shardlog/budget"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
@@ -29,7 +31,8 @@ func fixedMetrics() shardlog.Metrics {
 	return shardlog.Metrics{
 		Schema: shardlog.MetricsSchema,
 		Engine: shardlog.EngineMetrics{
-			Sinks: 2, Accepted: 12, Errors: 1,
+			Sinks: 2, Accepted: 12, Errors: 1, Truncated: 1,
+			Budget:          &budget.Snapshot{Limit: 128 << 20, Usage: 4096, Peak: 1 << 20, Crossings: 2, Refused: 3},
 			AcceptedByLevel: []shardlog.LevelCount{{Level: "INFO", Count: 10}, {Level: "ERROR", Count: 2}},
 			Shards: []shardlog.ShardMetrics{
 				{Depth: 3, Evicted: 1, FlusherLag: 2500 * time.Microsecond},

@@ -124,7 +124,7 @@ shardlog_sink_events_dropped_total{reason="sink-lagging",sink="bad"} 0
 shardlog_sink_events_dropped_total{reason="sink-lagging",sink="out"} 0
 shardlog_sink_events_dropped_total{reason="too-large",sink="bad"} 0
 shardlog_sink_events_dropped_total{reason="too-large",sink="out"} 0
-# HELP shardlog_sink_lagging 1 while flushers skip the sink for being behind, else 0.
+# HELP shardlog_sink_lagging 1 while the sink is stalled and its backlog queues in memory, else 0.
 # TYPE shardlog_sink_lagging gauge
 shardlog_sink_lagging{sink="bad"} 0
 shardlog_sink_lagging{sink="out"} 0
@@ -175,6 +175,17 @@ shardlog_sinks 2
 	require.InDelta(t, float64(time.Now().Unix()), got[`shardlog_sink_last_error_timestamp_seconds{sink="bad"}`], 60)
 	require.NotContains(t, got, `shardlog_sink_last_error_timestamp_seconds{sink="out"}`, "no error, no series")
 	require.Contains(t, got, `shardlog_internal_errors_total`)
+	// The memory budget (on by default) and the truncation counter.
+	b := m.Engine.Budget
+	require.NotNil(t, b)
+	require.Equal(t, float64(shardlog.DefaultMaxQueueBytes), got[`shardlog_budget_limit_bytes`])
+	require.Equal(t, float64(b.Peak), got[`shardlog_budget_peak_bytes`])
+	require.Positive(t, got[`shardlog_budget_peak_bytes`], "the events were charged while queued")
+	require.Contains(t, got, `shardlog_budget_usage_bytes`)
+	require.Zero(t, got[`shardlog_budget_over`])
+	require.Zero(t, got[`shardlog_budget_crossings_total`])
+	require.Zero(t, got[`shardlog_budget_refused_total`])
+	require.Zero(t, got[`shardlog_events_truncated_total`])
 
 	problems, err := testutil.CollectAndLint(c)
 	require.NoError(t, err)
@@ -365,5 +376,20 @@ func BenchmarkScrape(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// Without a memory budget the budget series are absent; a truncated
+// event is counted.
+func TestCollectorBudgetSeries(t *testing.T) {
+	w, err := shardlog.NewWriter(&countingWriter{}, shardlog.JSON{})
+	require.NoError(t, err)
+	e := newEngine(t, shardlog.WithSink(w, shardlog.SinkName("out")), shardlog.WithMaxQueueBytes(0), shardlog.WithMaxEventBytes(1024))
+	e.Logger().Info(strings.Repeat("x", 4096))
+	require.NoError(t, e.Flush(t.Context()))
+	got := gather(t, shardlogprom.NewCollector(e))
+	require.Equal(t, float64(1), got[`shardlog_events_truncated_total`])
+	for name := range got {
+		require.False(t, strings.HasPrefix(name, "shardlog_budget_"), "no budget, no %s", name)
 	}
 }

@@ -27,6 +27,13 @@
 //	shardlog_flusher_lag_seconds{shard}               gauge
 //	shardlog_sinks                                    gauge
 //	shardlog_internal_errors_total                    counter
+//	shardlog_events_truncated_total                   counter (cut to the event size limit)
+//	shardlog_budget_limit_bytes                       gauge, only with a memory budget
+//	shardlog_budget_usage_bytes                       gauge, only with a memory budget
+//	shardlog_budget_peak_bytes                        gauge, only with a memory budget
+//	shardlog_budget_over                              gauge, 0 or 1, only with a memory budget
+//	shardlog_budget_crossings_total                   counter, only with a memory budget
+//	shardlog_budget_refused_total                     counter, only with a memory budget
 //
 // For every sink, accepted = written + dropped (all reasons) + failed +
 // pending. The write duration histogram is built from the engine's HDR
