@@ -333,3 +333,36 @@ func TestBlockCallersArePacedByAWorkingSink(t *testing.T) {
 	t.Logf("%d written; budget peak %d KiB of %d KiB", rep.Sinks[0].Written, b.Peak>>10, b.Limit>>10)
 	require.Less(t, b.Peak, b.Limit/2, "the backlog stayed small")
 }
+
+// A sink that stalls is absorbed under Block too: once it has completed
+// no write for stallAfter, the flusher stops pacing for it and queues its
+// batches in memory, so Block callers do not wait out the stall (and lose
+// events at the block timeout). Mutation caught: pacing until there is
+// room whatever the sink does (no stall detection) holds the callers for
+// the whole 250ms stall, beyond the 100ms block timeout.
+func TestBlockCallersDoNotWaitOutAStall(t *testing.T) {
+	out, err := sinks.NewWriter(io.Discard, format.JSON{})
+	require.NoError(t, err)
+	g := newGatedSink(out)
+	e := newEngine(t, engine.WithOverflow(ring.Block), engine.WithBlockTimeout(100*time.Millisecond),
+		engine.WithSink(g, engine.SinkName("disk")))
+	n := stallRate * 6 / 10
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		logAtRate(e.Logger(), 8, n, stallRate)
+	}()
+	time.Sleep(150 * time.Millisecond)
+	g.stalled.Store(true)
+	<-g.entered
+	time.Sleep(250 * time.Millisecond)
+	g.stalled.Store(false)
+	close(g.gate)
+	<-done
+	flush(t, e)
+	rep := e.Stats()
+	requireBalanced(t, rep)
+	s := rep.Sinks[0]
+	require.Zero(t, s.Dropped.Total(), "%+v", s.Dropped)
+	require.Equal(t, uint64(n), s.Written)
+}
