@@ -366,3 +366,28 @@ func TestBlockCallersDoNotWaitOutAStall(t *testing.T) {
 	require.Zero(t, s.Dropped.Total(), "%+v", s.Dropped)
 	require.Equal(t, uint64(n), s.Written)
 }
+
+// At a light load, a stalled sink's backlog is queued in full batches:
+// while every writer is behind, a flusher keeps filling its batch instead
+// of pushing one nearly empty batch (and its ~180 KiB of slots) per epoch.
+// Mutation caught: never holding (flusher.hold false) charges the budget
+// tens of MiB for a few hundred events.
+func TestStalledSinkQueuesFullBatches(t *testing.T) {
+	out, err := sinks.NewWriter(io.Discard, format.JSON{})
+	require.NoError(t, err)
+	g := newGatedSink(out)
+	e := newEngine(t, engine.WithSink(g, engine.SinkName("disk")))
+	g.stalled.Store(true)
+	e.Logger().Info("first")
+	<-g.entered
+	logAtRate(e.Logger(), 1, 500, 1000) // half a second at 1000 events/s
+	peak := e.Metrics(false).Engine.Budget.Peak
+	g.stalled.Store(false)
+	close(g.gate)
+	flush(t, e)
+	rep := e.Stats()
+	requireBalanced(t, rep)
+	require.Equal(t, uint64(501), rep.Sinks[0].Written)
+	t.Logf("budget peak %d KiB for 500 queued events", peak>>10)
+	require.Less(t, peak, int64(4<<20), "a few full batches, not one per epoch")
+}
