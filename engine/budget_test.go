@@ -391,3 +391,48 @@ func TestStalledSinkQueuesFullBatches(t *testing.T) {
 	t.Logf("budget peak %d KiB for 500 queued events", peak>>10)
 	require.Less(t, peak, int64(4<<20), "a few full batches, not one per epoch")
 }
+
+// Every byte charged is released: after a mix of small and large events
+// (a large one charges itself at the call), ring evictions or refusals,
+// and a truncation, once everything is written the budget's usage is
+// back to zero. Mutations caught: not releasing a large event's charge
+// when the ring evicts it (onEvict: drop-oldest fails), or when the ring
+// refuses it (enqueue: drop-newest fails).
+func TestBudgetUsageReturnsToZero(t *testing.T) {
+	for _, pol := range []ring.Policy{ring.DropOldest, ring.DropNewest} {
+		t.Run(pol.String(), func(t *testing.T) {
+			out, err := sinks.NewWriter(io.Discard, format.JSON{})
+			require.NoError(t, err)
+			g := newGatedSink(out)
+			g.stalled.Store(true)
+			e := newEngine(t, engine.WithShards(1), engine.WithCapacity(16), engine.WithOverflow(pol),
+				engine.WithMaxQueueBytes(1<<20), engine.WithMaxEventBytes(64<<10),
+				engine.WithSink(g, engine.SinkName("disk")))
+			l := e.Logger()
+			l.Info("first")
+			<-g.entered
+			big := strings.Repeat("b", 32<<10)
+			for i := range 200 {
+				l.Info("small", core.Int("i", i))
+				l.Info("large", core.String("body", big))
+			}
+			l.Info(strings.Repeat("t", 200<<10)) // truncated to 64 KiB
+			require.Positive(t, e.Metrics(false).Engine.Budget.Usage)
+			g.stalled.Store(false)
+			close(g.gate)
+			flush(t, e)
+			rep := e.Stats()
+			requireBalanced(t, rep)
+			d := rep.Sinks[0].Dropped
+			if pol == ring.DropOldest {
+				require.Positive(t, d.QueueFullOldest, "the small ring evicted: %+v", d)
+			} else {
+				require.Positive(t, d.QueueFullNewest, "the small ring refused: %+v", d)
+			}
+			b := e.Metrics(false).Engine.Budget
+			t.Logf("peak %d KiB, refused %d, drops %+v", b.Peak>>10, b.Refused, d)
+			require.Zero(t, b.Usage, "every charge released")
+			require.False(t, b.Over)
+		})
+	}
+}
