@@ -1,6 +1,7 @@
 package shardlog
 
 import (
+	"github.com/shardlog/shardlog/budget"
 	"github.com/shardlog/shardlog/engine"
 )
 
@@ -57,6 +58,8 @@ const (
 type (
 	OversizeAction = engine.OversizeAction
 	LimitExceeded  = engine.LimitExceeded
+	// BudgetSnapshot is the memory budget's figures (Metrics.Engine.Budget).
+	BudgetSnapshot = budget.Snapshot
 )
 
 // The oversize actions.

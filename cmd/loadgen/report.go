@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+
 	"fmt"
 	"io"
 	"strings"
@@ -116,6 +117,9 @@ type result struct {
 
 	Sinks        []sinkResult `json:"sinks"`
 	EngineErrors uint64       `json:"engine_errors"`
+	// Budget is the memory budget at the end of the run (its peak says
+	// how much of a sink's stalls it held); nil when off.
+	Budget *shardlog.BudgetSnapshot `json:"budget,omitempty"`
 
 	// CallLatency is the duration of the Log calls; ServiceLatency the
 	// time from each event's due time to the end of its call (nil in the
@@ -173,6 +177,7 @@ func newResult(c config, eng *shardlog.Engine, w *workload, rep shardlog.Report,
 		Generate:     generate,
 		Wall:         wall,
 		EngineErrors: rep.Errors,
+		Budget:       eng.Metrics(false).Engine.Budget,
 		CallLatency:  w.call.Cumulative(),
 	}
 	if c.usesFile() {
@@ -297,6 +302,10 @@ func (r *result) writeText(w io.Writer) error {
 	for line := range strings.Lines(buf.String()) {
 		b.WriteString(strings.TrimRight(line, " \n"))
 		b.WriteByte('\n')
+	}
+	if bu := r.Budget; bu != nil {
+		fmt.Fprintf(&b, "\nmemory budget: peak %.1f MiB of %.0f MiB (queued events held while the sink was behind)\n",
+			float64(bu.Peak)/(1<<20), float64(bu.Limit)/(1<<20))
 	}
 	fmt.Fprintf(&b, "\nengine errors: %d\n", r.EngineErrors)
 	if r.ShutdownErr != "" {
