@@ -47,7 +47,7 @@ type Snapshot struct {
 	Peak      int64  `json:"peak_bytes"`
 	Over      bool   `json:"over"`
 	Crossings uint64 `json:"crossings"` // times usage rose above the limit
-	Refused   uint64 `json:"refused"`   // charges refused for want of room
+	Refused   uint64 `json:"refused"`   // charges refused for want of room (a waiting Block call counts each try)
 }
 
 // New returns a budget of limit bytes; holders are asked to trim above

@@ -110,7 +110,7 @@ func newCollector(read func(bool) shardlog.Metrics, opts ...Option) *collector {
 	c.budgetPeak = desc("budget_peak_bytes", "The most bytes queued events have kept alive.")
 	c.budgetOver = desc("budget_over", "1 while the budget is over its limit (new events refused), else 0.")
 	c.budgetCrossings = desc("budget_crossings_total", "Times the budget went over its limit.")
-	c.budgetRefused = desc("budget_refused_total", "Large events refused at the call for want of room.")
+	c.budgetRefused = desc("budget_refused_total", "Charges of large events refused for want of room (a waiting Block call counts each try).")
 	return c
 }
 
