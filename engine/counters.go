@@ -39,5 +39,6 @@ type sinkCounters struct {
 	writes  atomic.Uint64 // Write calls
 	errors  atomic.Uint64 // Write/Flush/Close errors and panics
 	bytes   atomic.Uint64 // encoded bytes handed to Write
-	markers atomic.Uint64 // loss markers written (lossmarker.go)
+	markers  atomic.Uint64 // loss markers written (lossmarker.go)
+	timeouts atomic.Uint64 // Write calls that ran past the write timeout
 }

@@ -84,6 +84,7 @@ type SinkMetrics struct {
 	Batches  uint64 `json:"batches"` // Write calls
 	Errors   uint64 `json:"errors"`  // failed or panicking sink calls
 	Markers  uint64 `json:"markers"` // loss markers written (SinkLossMarker)
+	Timeouts uint64 `json:"timeouts"` // Write calls past the write timeout
 	// LastError is the most recent error of a sink call, and when it
 	// happened; empty when there has been none.
 	LastError     string    `json:"last_error,omitempty"`
@@ -133,7 +134,7 @@ func (e *Engine) Metrics(histograms bool) Metrics {
 		sm := SinkMetrics{
 			Name: st.Name, Accepted: st.Accepted, Written: st.Written, Dropped: st.Dropped,
 			Failed: st.Failed, Pending: st.Pending, Bytes: st.Bytes, Batches: st.Writes,
-			Errors: st.Errors, Markers: st.Markers, Lagging: w.lagging.Load(), Stuck: st.Stuck,
+			Errors: st.Errors, Markers: st.Markers, Timeouts: st.Timeouts, Lagging: w.lagging.Load(), Stuck: st.Stuck,
 		}
 		if le := w.lastErr.Load(); le != nil {
 			sm.LastError, sm.LastErrorTime = le.msg, le.at
@@ -202,6 +203,7 @@ func (m Metrics) since(prev Metrics, histograms bool) Metrics {
 		c.Batches -= p.Batches
 		c.Errors -= p.Errors
 		c.Markers -= p.Markers
+		c.Timeouts -= p.Timeouts
 		for _, r := range Reasons() {
 			c.Dropped.add(r, -p.Dropped.Count(r)) // modular: the difference
 		}

@@ -75,7 +75,8 @@ type sinkConfig struct {
 	minLevel   core.Level
 	levelVar   *core.LevelVar // run-time level, or nil
 	lossMarker bool
-	err        error // from a SinkOption
+	timeout    time.Duration // write timeout; 0: the engine's (WithSinkWriteTimeout)
+	err        error         // from a SinkOption
 }
 
 // SinkOption configures one sink given to WithSink.
@@ -84,6 +85,20 @@ type SinkOption func(*sinkConfig)
 // SinkName names the sink in metrics and errors. Default: "sink<i>", i its
 // position among the sinks.
 func SinkName(name string) SinkOption { return func(s *sinkConfig) { s.name = name } }
+
+// SinkWriteTimeout bounds each Write of this sink: the context Write
+// receives ends after d (context.DeadlineExceeded), and a Write that
+// returns later is counted as timed out (SinkStats.Timeouts) whatever it
+// returns. Default: the engine's WithSinkWriteTimeout. Must be > 0.
+func SinkWriteTimeout(d time.Duration) SinkOption {
+	return func(s *sinkConfig) {
+		if d <= 0 {
+			s.err = fmt.Errorf("engine: SinkWriteTimeout: must be > 0, got %v", d)
+			return
+		}
+		s.timeout = d
+	}
+}
 
 // SinkLevel is the sink's minimum level: it receives events at or above it.
 // Default: LevelTrace (everything the engine's level lets through).
@@ -146,7 +161,8 @@ type config struct {
 	batchSize  int
 	laneDepth  int
 	flushEvery time.Duration
-	maxQueue   int64 // bytes; 0 turns the budget off
+	writeFor   time.Duration // default write timeout of a sink
+	maxQueue   int64         // bytes; 0 turns the budget off
 	maxEvent   int
 	oversize   OversizeAction
 	onLimit    func(LimitExceeded)
@@ -174,6 +190,7 @@ func defaultConfig() config {
 		blockFor:   100 * time.Millisecond,
 		batchSize:  256,
 		flushEvery: 2 * time.Millisecond,
+		writeFor:   DefaultSinkWriteTimeout,
 		maxQueue:   DefaultMaxQueueBytes,
 		maxEvent:   DefaultMaxEventBytes,
 		fatalWait:  5 * time.Second,
@@ -297,6 +314,20 @@ func WithBatchSize(n int) Option { return optionFunc(func(c *config) { c.batchSi
 // Must be in 1..65536.
 func WithLaneDepth(n int) Option {
 	return optionFunc(func(c *config) { c.laneDepth, c.setLaneDepth = n, true })
+}
+
+// DefaultSinkWriteTimeout is a sink's write timeout unless
+// WithSinkWriteTimeout or SinkWriteTimeout says otherwise: 5s, as the
+// OpenTelemetry Collector's exporters default to. A healthy sink writes a
+// batch in microseconds to milliseconds; one that takes seconds is stuck,
+// and its writer should learn it rather than wait for ever.
+const DefaultSinkWriteTimeout = 5 * time.Second
+
+// WithSinkWriteTimeout sets the write timeout of every sink that does not
+// set its own (SinkWriteTimeout). Default DefaultSinkWriteTimeout. Must
+// be > 0.
+func WithSinkWriteTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.writeFor = d })
 }
 
 // WithFlushInterval bounds how long an idle flusher or sink writer sleeps
@@ -437,6 +468,9 @@ func (c *config) validate() error {
 	}
 	if err := c.validateBudget(); err != nil {
 		return err
+	}
+	if c.writeFor <= 0 {
+		return fmt.Errorf("engine: WithSinkWriteTimeout: must be > 0, got %v", c.writeFor)
 	}
 	if c.flushEvery <= 0 {
 		return fmt.Errorf("engine: WithFlushInterval: must be > 0, got %v", c.flushEvery)

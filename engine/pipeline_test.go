@@ -440,19 +440,27 @@ func TestFlushOnAQuietEngineIsPrompt(t *testing.T) {
 func TestLossMarkerPrecedesTheNextEvent(t *testing.T) {
 	marked := sinks.NewMemory(sinks.MemoryOptions{})
 	plain := sinks.NewMemory(sinks.MemoryOptions{})
-	g := newGateSink()
-	e := newEngine(t, engine.WithShards(1), engine.WithCapacity(2), engine.WithBatchSize(1), engine.WithLaneDepth(1),
+	// An enricher holds the flusher on "first", so the shard (2 slots)
+	// fills and later calls are refused (a flusher never waits for a
+	// sink, so a hung sink alone would not fill it).
+	entered, release := make(chan struct{}), make(chan struct{})
+	e := newEngine(t, engine.WithShards(1), engine.WithCapacity(2), engine.WithBatchSize(1),
 		engine.WithOverflow(ring.DropNewest),
+		engine.WithEnricher(func(ev *core.Event) {
+			if ev.Message == "first" {
+				close(entered)
+				<-release
+			}
+		}),
 		engine.WithSink(marked, engine.SinkName("marked"), engine.SinkLossMarker(true)),
-		engine.WithSink(plain, engine.SinkName("plain")),
-		engine.WithSink(g, engine.SinkName("gate")))
+		engine.WithSink(plain, engine.SinkName("plain")))
 	log := e.Logger()
 	log.Info("first")
-	<-g.entered // the gate holds the pipeline: the shard fills
+	<-entered // the flusher is held: the shard fills
 	for range 20 {
 		log.Info("lost or kept")
 	}
-	close(g.release)
+	close(release)
 	flush(t, e)
 	log.Info("after")
 	flush(t, e)
@@ -478,4 +486,39 @@ func TestLossMarkerPrecedesTheNextEvent(t *testing.T) {
 	require.Equal(t, lost, markers[0].Fields()[0].Uint64())
 	require.Equal(t, uint64(len(evs)-1), rep.Sinks[0].Written, "the marker is not a written event")
 	require.Equal(t, len(evs)-1, plain.Len())
+}
+
+// ctxSink blocks in Write until its context ends, the first time only.
+type ctxSink struct {
+	*sinks.Memory
+	hung atomic.Bool
+}
+
+func (s *ctxSink) Write(ctx context.Context, es []core.Entry) (int, error) {
+	if s.hung.CompareAndSwap(false, true) {
+		<-ctx.Done()
+		return 0, ctx.Err()
+	}
+	return s.Memory.Write(ctx, es)
+}
+
+// A sink's Write gets a context that ends at its write timeout: a sink
+// that waits on its context is released, its events counted failed and
+// the call counted as timed out, and the next Write gets a fresh context.
+// Mutation caught: handing Write the writer's long-lived context (the
+// engine before) hangs the writer for ever.
+func TestWriteTimeoutEndsAHungWrite(t *testing.T) {
+	s := &ctxSink{Memory: sinks.NewMemory(sinks.MemoryOptions{})}
+	e := newEngine(t, engine.WithSink(s, engine.SinkName("hung"), engine.SinkWriteTimeout(50*time.Millisecond)),
+		engine.WithErrorHandler(func(error) {}))
+	e.Logger().Info("first")
+	require.Eventually(t, func() bool { return e.Stats().Sinks[0].Failed == 1 }, 5*time.Second, time.Millisecond)
+	e.Logger().Info("second")
+	flush(t, e)
+	st := e.Stats().Sinks[0]
+	require.Equal(t, uint64(1), st.Timeouts)
+	require.Equal(t, uint64(1), st.Written)
+	require.Equal(t, "second", s.Events()[0].Message)
+	requireBalanced(t, e.Stats())
+	require.Equal(t, uint64(1), e.Metrics(false).Sinks[0].Timeouts)
 }

@@ -94,6 +94,9 @@ type SinkStats struct {
 	Errors   uint64 `json:"errors"`            // failed or panicking sink calls
 	Bytes    uint64 `json:"bytes"`             // encoded bytes handed to Write
 	Markers  uint64 `json:"markers,omitempty"` // loss markers written (SinkLossMarker)
+	// Timeouts counts Write calls that ran past the sink's write timeout
+	// (SinkWriteTimeout), whatever they returned.
+	Timeouts uint64 `json:"timeouts,omitempty"`
 	// Stuck is set when Shutdown's deadline passed while this sink's
 	// writer was inside a Write, Flush or Close that had not returned:
 	// its Pending events are in that call. They settle (written, failed or
@@ -136,6 +139,7 @@ func (e *Engine) report(latency bool) Report {
 		st.Errors = w.counters.errors.Load()
 		st.Bytes = w.counters.bytes.Load()
 		st.Markers = w.counters.markers.Load()
+		st.Timeouts = w.counters.timeouts.Load()
 		st.Dropped = e.sinkDrops(w)
 		// Acceptance last.
 		for _, c := range e.counters {

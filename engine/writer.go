@@ -64,6 +64,7 @@ type sinkWriter struct {
 
 	ctx    context.Context // for sink calls; canceled when Shutdown gives up
 	cancel context.CancelFunc
+	call   *callContext // Write's context: the write timeout (calldeadline.go)
 
 	// Writer-private state.
 	merge    cursorHeap // cursors into held batches that have events left, by next Mono
@@ -119,6 +120,11 @@ func newSinkWriter(e *Engine, index int, sc sinkConfig, enc, shards int) *sinkWr
 	}
 	w.frontier.Store(noWatermark)
 	w.ctx, w.cancel = context.WithCancel(context.Background())
+	timeout := sc.timeout
+	if timeout == 0 {
+		timeout = e.cfg.writeFor
+	}
+	w.call = newCallContext(w.ctx, timeout)
 	return w
 }
 
@@ -385,8 +391,11 @@ func (w *sinkWriter) write() {
 		nbytes += len(en.Line)
 	}
 	start := time.Now()
-	n, err := w.safeWrite()
+	n, late, err := w.safeWrite()
 	w.latency.Record(int64(time.Since(start)))
+	if late {
+		w.counters.timeouts.Add(1)
+	}
 	n = max(0, min(n, len(w.entries)))
 	w.counters.writes.Add(1)
 	w.counters.bytes.Add(uint64(nbytes))
@@ -426,13 +435,18 @@ func mustRecorder(lowest, highest int64, sigfigs int) *hist.Recorder {
 	return r
 }
 
-func (w *sinkWriter) safeWrite() (n int, err error) {
+// safeWrite calls the sink's Write with the write timeout, turning a panic
+// into an error; late reports a call that ran past its timeout.
+func (w *sinkWriter) safeWrite() (n int, late bool, err error) {
+	w.call.begin()
 	defer func() {
+		late = w.call.end()
 		if r := recover(); r != nil {
 			n, err = 0, fmt.Errorf("panic: %v", r)
 		}
 	}()
-	return w.sink.Write(w.ctx, w.entries)
+	n, err = w.sink.Write(w.call, w.entries)
+	return n, false, err
 }
 
 func (w *sinkWriter) safeCall(what string, f func(context.Context) error, ctx context.Context) (err error) {
@@ -511,6 +525,7 @@ func (w *sinkWriter) finish() {
 func (w *sinkWriter) abandon() {
 	w.abandoned.Store(true)
 	w.cancel()
+	w.call.abort(context.Canceled)
 	signal(w.wake)
 }
 

@@ -55,7 +55,7 @@ type collector struct {
 	lagging, lastError, writeDuration                                            *prometheus.Desc
 	levelAccepted, queueDepth, queueEvicted, flusherLag, sinks, intErrs          *prometheus.Desc
 	truncated, budgetLimit, budgetUsage, budgetPeak, budgetOver                  *prometheus.Desc
-	budgetCrossings, budgetRefused                                               *prometheus.Desc
+	budgetCrossings, budgetRefused, timeouts                                     *prometheus.Desc
 }
 
 // NewCollector returns a collector of e's metrics. Each Collect reads one
@@ -95,6 +95,7 @@ func newCollector(read func(bool) shardlog.Metrics, opts ...Option) *collector {
 	c.batches = desc("sink_batches_total", "Write calls to the sink.", "sink")
 	c.markers = desc("sink_loss_markers_total", "Loss markers written to the sink (SinkLossMarker).", "sink")
 	c.errors = desc("sink_errors_total", "Failed or panicking calls to the sink.", "sink")
+	c.timeouts = desc("sink_write_timeouts_total", "Write calls that ran past the sink's write timeout.", "sink")
 	c.lagging = desc("sink_lagging", "1 while the sink is stalled and its backlog queues in memory, else 0.", "sink")
 	c.lastError = desc("sink_last_error_timestamp_seconds", "Unix time of the sink's last error; absent if none.", "sink")
 	c.writeDuration = desc("sink_write_duration_seconds", "Duration of the sink's Write calls.", "sink")
@@ -119,7 +120,7 @@ func (c *collector) descs() []*prometheus.Desc {
 		c.accepted, c.written, c.failed, c.dropped, c.pending, c.bytes, c.batches, c.errors, c.markers,
 		c.lagging, c.lastError, c.writeDuration,
 		c.levelAccepted, c.queueDepth, c.queueEvicted, c.flusherLag, c.sinks, c.intErrs,
-		c.truncated, c.budgetLimit, c.budgetUsage, c.budgetPeak, c.budgetOver, c.budgetCrossings, c.budgetRefused,
+		c.timeouts, c.truncated, c.budgetLimit, c.budgetUsage, c.budgetPeak, c.budgetOver, c.budgetCrossings, c.budgetRefused,
 	}
 }
 
@@ -151,6 +152,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.batches, s.Batches, s.Name)
 		counter(c.markers, s.Markers, s.Name)
 		counter(c.errors, s.Errors, s.Name)
+		counter(c.timeouts, s.Timeouts, s.Name)
 		gauge(c.lagging, boolFloat(s.Lagging), s.Name)
 		if !s.LastErrorTime.IsZero() {
 			gauge(c.lastError, float64(s.LastErrorTime.UnixNano())/1e9, s.Name)

@@ -18,6 +18,7 @@
 //	shardlog_sink_batches_total{sink}                 counter (Write calls)
 //	shardlog_sink_loss_markers_total{sink}            counter (loss markers written)
 //	shardlog_sink_errors_total{sink}                  counter
+//	shardlog_sink_write_timeouts_total{sink}          counter (Writes past the write timeout)
 //	shardlog_sink_lagging{sink}                       gauge, 0 or 1
 //	shardlog_sink_last_error_timestamp_seconds{sink}  gauge, only once the sink has failed
 //	shardlog_sink_write_duration_seconds{sink}        histogram
