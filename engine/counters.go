@@ -33,12 +33,12 @@ func newShardCounters(classes int) *shardCounters {
 // added by the sink's writer; dropped by the writer (shutdown) and by
 // flushers (lane full).
 type sinkCounters struct {
-	written atomic.Uint64
-	failed  atomic.Uint64
-	dropped [numReasons]atomic.Uint64
-	writes  atomic.Uint64 // Write calls
-	errors  atomic.Uint64 // Write/Flush/Close errors and panics
-	bytes   atomic.Uint64 // encoded bytes handed to Write
+	written  atomic.Uint64
+	failed   atomic.Uint64
+	dropped  [numReasons]atomic.Uint64
+	writes   atomic.Uint64 // Write calls
+	errors   atomic.Uint64 // Write/Flush/Close errors and panics
+	bytes    atomic.Uint64 // encoded bytes handed to Write
 	markers  atomic.Uint64 // loss markers written (lossmarker.go)
 	timeouts atomic.Uint64 // Write calls that ran past the write timeout
 }

@@ -80,10 +80,10 @@ type SinkMetrics struct {
 	Dropped  Drops  `json:"dropped"`
 	Failed   uint64 `json:"failed"`
 	Pending  uint64 `json:"pending"`
-	Bytes    uint64 `json:"bytes"`   // encoded bytes handed to Write
-	Batches  uint64 `json:"batches"` // Write calls
-	Errors   uint64 `json:"errors"`  // failed or panicking sink calls
-	Markers  uint64 `json:"markers"` // loss markers written (SinkLossMarker)
+	Bytes    uint64 `json:"bytes"`    // encoded bytes handed to Write
+	Batches  uint64 `json:"batches"`  // Write calls
+	Errors   uint64 `json:"errors"`   // failed or panicking sink calls
+	Markers  uint64 `json:"markers"`  // loss markers written (SinkLossMarker)
 	Timeouts uint64 `json:"timeouts"` // Write calls past the write timeout
 	// LastError is the most recent error of a sink call, and when it
 	// happened; empty when there has been none.
