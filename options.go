@@ -40,6 +40,16 @@ func SinkLossMarker(on bool) SinkOption { return engine.SinkLossMarker(on) }
 // SinkLevelName is SinkLevel with the level given by name.
 func SinkLevelName(name string) SinkOption { return engine.SinkLevelName(name) }
 
+// SinkWriteTimeout bounds each Write of the sink (default: the engine's,
+// DefaultSinkWriteTimeout, 5s).
+func SinkWriteTimeout(d time.Duration) SinkOption { return engine.SinkWriteTimeout(d) }
+
+// WithSinkWriteTimeout sets the write timeout of every sink without its own.
+func WithSinkWriteTimeout(d time.Duration) Option { return engine.WithSinkWriteTimeout(d) }
+
+// DefaultSinkWriteTimeout is a sink's write timeout by default.
+const DefaultSinkWriteTimeout = engine.DefaultSinkWriteTimeout
+
 // WithLevel sets the minimum level (default Info).
 func WithLevel(l Level) Option { return engine.WithLevel(l) }
 
