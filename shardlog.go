@@ -2,6 +2,7 @@ package shardlog
 
 import (
 	"github.com/shardlog/shardlog/budget"
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/engine"
 )
 
@@ -51,6 +52,7 @@ const (
 	Closed          = engine.Closed
 	Budget          = engine.Budget
 	TooLarge        = engine.TooLarge
+	NotAttempted    = engine.NotAttempted
 )
 
 // OversizeAction says what happens to an event larger than
@@ -76,6 +78,10 @@ const (
 
 // ErrClosed is returned by Flush, Sync and the slog handler after Shutdown.
 var ErrClosed = engine.ErrClosed
+
+// ErrNotAttempted, wrapped in a sink's Write error, says the rest of the batch
+// was not attempted (see core.ErrNotAttempted).
+var ErrNotAttempted = core.ErrNotAttempted
 
 // New builds an engine from opts and starts it. Invalid options are
 // refused with an error naming the option; New never panics on bad

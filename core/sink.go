@@ -1,6 +1,17 @@
 package core
 
-import "context"
+import (
+	"context"
+	"errors"
+)
+
+// ErrNotAttempted, wrapped in the error a Write returns, says that the
+// entries from n on were not attempted at all: never handed to the
+// destination, for a reason of the sink's own (a decorator that sheds
+// load, a circuit breaker that is open), rather than tried and failed.
+// The engine counts them as dropped (not-attempted) instead of failed, and
+// does not count the call as a sink error. Wrap it with %w to say why.
+var ErrNotAttempted = errors.New("not attempted")
 
 // Entry is one event handed to a sink.
 type Entry struct {
@@ -44,7 +55,8 @@ type Sink interface {
 	// Write writes the batch in order. It returns how many entries, from
 	// the start of batch, reached the destination, and an error if that is
 	// fewer than len(batch). The engine counts written = n and
-	// failed = len(batch) - n; it does not retry entries on its own.
+	// failed = len(batch) - n (dropped as not-attempted instead when the
+	// error wraps ErrNotAttempted); it does not retry entries on its own.
 	Write(ctx context.Context, batch []Entry) (n int, err error)
 	// Flush pushes buffered data to the destination (fsync is not implied).
 	Flush(ctx context.Context) error

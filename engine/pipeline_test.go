@@ -522,3 +522,38 @@ func TestWriteTimeoutEndsAHungWrite(t *testing.T) {
 	requireBalanced(t, e.Stats())
 	require.Equal(t, uint64(1), e.Metrics(false).Sinks[0].Timeouts)
 }
+
+// shedSink writes the first half of each batch and says the rest was not
+// attempted, as a load-shedding decorator would.
+type shedSink struct{ *sinks.Memory }
+
+func (s shedSink) Write(ctx context.Context, es []core.Entry) (int, error) {
+	half := len(es) / 2
+	n, err := s.Memory.Write(ctx, es[:half])
+	if err != nil {
+		return n, err
+	}
+	return n, fmt.Errorf("shed half: %w", core.ErrNotAttempted)
+}
+
+// A Write whose error wraps core.ErrNotAttempted accounts the rest of the
+// batch as dropped (not-attempted), not as failed, and is not a sink
+// error. Mutation caught: ignoring the sentinel counts them failed.
+func TestNotAttemptedIsADropNotAFailure(t *testing.T) {
+	s := shedSink{sinks.NewMemory(sinks.MemoryOptions{})}
+	var reported atomic.Int64
+	e := newEngine(t, engine.WithSink(s, engine.SinkName("shed")), engine.WithBatchSize(4),
+		engine.WithErrorHandler(func(error) { reported.Add(1) }))
+	for i := range 40 {
+		e.Logger().Info("e", core.Int("i", i))
+	}
+	flush(t, e)
+	st := e.Stats().Sinks[0]
+	requireBalanced(t, e.Stats())
+	require.Zero(t, st.Failed)
+	require.Zero(t, st.Errors)
+	require.Zero(t, reported.Load())
+	require.Positive(t, st.Dropped.NotAttempted)
+	require.Equal(t, uint64(40), st.Written+st.Dropped.NotAttempted)
+	require.Equal(t, int(st.Written), s.Len())
+}

@@ -46,10 +46,14 @@ const (
 	// default, Truncate, such an event is cut and delivered, and counted in
 	// Truncated instead.)
 	TooLarge
+	// NotAttempted: the sink's Write did not attempt them (its error
+	// wraps core.ErrNotAttempted: a decorator that shed them, a breaker of
+	// the sink's own that was open). Counted for that sink alone.
+	NotAttempted
 	numReasons
 )
 
-var reasonNames = [numReasons]string{"queue-full-oldest", "queue-full-newest", "block-timeout", "sink-lagging", "below-sink-level", "filtered", "shutdown", "closed", "budget", "too-large"}
+var reasonNames = [numReasons]string{"queue-full-oldest", "queue-full-newest", "block-timeout", "sink-lagging", "below-sink-level", "filtered", "shutdown", "closed", "budget", "too-large", "not-attempted"}
 
 // Reasons returns every reason, in order.
 func Reasons() []Reason {

@@ -17,11 +17,12 @@ type Drops struct {
 	Closed          uint64 `json:"closed"`
 	Budget          uint64 `json:"budget"`
 	TooLarge        uint64 `json:"too_large"`
+	NotAttempted    uint64 `json:"not_attempted"`
 }
 
 // Total is the sum over all reasons.
 func (d Drops) Total() uint64 {
-	return d.QueueFullOldest + d.QueueFullNewest + d.BlockTimeout + d.SinkLagging + d.BelowSinkLevel + d.Filtered + d.Shutdown + d.Closed + d.Budget + d.TooLarge
+	return d.QueueFullOldest + d.QueueFullNewest + d.BlockTimeout + d.SinkLagging + d.BelowSinkLevel + d.Filtered + d.Shutdown + d.Closed + d.Budget + d.TooLarge + d.NotAttempted
 }
 
 // Count returns the drops for reason r.
@@ -47,6 +48,8 @@ func (d Drops) Count(r Reason) uint64 {
 		return d.Budget
 	case TooLarge:
 		return d.TooLarge
+	case NotAttempted:
+		return d.NotAttempted
 	}
 	return 0
 }
@@ -73,6 +76,8 @@ func (d *Drops) add(r Reason, n uint64) {
 		d.Budget += n
 	case TooLarge:
 		d.TooLarge += n
+	case NotAttempted:
+		d.NotAttempted += n
 	}
 }
 

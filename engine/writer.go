@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync/atomic"
@@ -406,7 +407,11 @@ func (w *sinkWriter) write() {
 	events := len(w.entries) - markers
 	written := max(0, n-markers)
 	w.counters.written.Add(uint64(written))
-	if failed := events - written; failed > 0 {
+	if errors.Is(err, core.ErrNotAttempted) {
+		// Not tried: dropped for this sink, not a failure of it.
+		w.counters.dropped[NotAttempted].Add(uint64(events - written))
+		err = nil
+	} else if failed := events - written; failed > 0 {
 		w.counters.failed.Add(uint64(failed))
 		if err == nil {
 			err = fmt.Errorf("wrote %d of %d events without an error", written, events)

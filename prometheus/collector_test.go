@@ -114,6 +114,8 @@ shardlog_sink_events_dropped_total{reason="closed",sink="bad"} 0
 shardlog_sink_events_dropped_total{reason="closed",sink="out"} 0
 shardlog_sink_events_dropped_total{reason="filtered",sink="bad"} 0
 shardlog_sink_events_dropped_total{reason="filtered",sink="out"} 3
+shardlog_sink_events_dropped_total{reason="not-attempted",sink="bad"} 0
+shardlog_sink_events_dropped_total{reason="not-attempted",sink="out"} 0
 shardlog_sink_events_dropped_total{reason="queue-full-newest",sink="bad"} 0
 shardlog_sink_events_dropped_total{reason="queue-full-newest",sink="out"} 0
 shardlog_sink_events_dropped_total{reason="queue-full-oldest",sink="bad"} 0

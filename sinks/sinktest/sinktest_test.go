@@ -3,6 +3,7 @@ package sinktest_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -29,6 +30,7 @@ type bufSink struct {
 	ignoreClose  bool // keeps working after Close
 	miscount     bool // reports one entry fewer than it wrote
 	hangOnCancel bool // blocks forever on a cancelled context
+	sheds        bool // attempts nothing: returns 0 and core.ErrNotAttempted
 }
 
 func (s *bufSink) Encoder() core.Encoder { return s.enc }
@@ -42,6 +44,9 @@ func (s *bufSink) Write(ctx context.Context, batch []core.Entry) (int, error) {
 	}
 	if s.hangOnCancel && ctx.Err() != nil {
 		select {}
+	}
+	if s.sheds {
+		return 0, fmt.Errorf("shedding: %w", core.ErrNotAttempted)
 	}
 	if s.retain {
 		s.pending = append(s.pending, batch...)
@@ -148,6 +153,11 @@ var broken = []struct {
 		mustFail: []string{"HonoursCancelledContext"},
 	},
 	{
+		name:     "Sheds",
+		sink:     func() *bufSink { return &bufSink{enc: format.JSON{}, sheds: true} },
+		mustFail: []string{"WriteReturnsCountOfBatch", "OrderIsPreserved"},
+	},
+	{
 		name:     "SplitsRecords",
 		sink:     func() *bufSink { return &bufSink{enc: rawMessage{}} },
 		mustFail: []string{"HostileInput"},
@@ -188,6 +198,7 @@ func TestRunCatchesBrokenSinks(t *testing.T) {
 			require.True(t, strings.Contains(string(out), want), "the suite did not catch %s in %s; output:\n%s", b.name, name, out)
 		}
 	}
+	require.Contains(t, string(out), "did not attempt", "a shedding sink is named as such")
 }
 
 func TestSkip(t *testing.T) {
