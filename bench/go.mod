@@ -7,6 +7,7 @@ replace github.com/shardlog/shardlog => ../
 require (
 	github.com/rs/zerolog v1.35.1
 	github.com/shardlog/shardlog v0.0.0-00010101000000-000000000000
+	github.com/sony/gobreaker/v2 v2.4.0
 	go.uber.org/zap v1.28.0
 )
 
