@@ -547,3 +547,15 @@ func TestSlowCallbackDropsOnlyTheOldestChanges(t *testing.T) {
 	}
 	require.Equal(t, b.State(), got[len(got)-1].to)
 }
+
+func TestStateTextRoundTrips(t *testing.T) {
+	for st := Closed; st <= Disabled; st++ {
+		text, err := st.MarshalText()
+		require.NoError(t, err)
+		var back State
+		require.NoError(t, back.UnmarshalText(text))
+		require.Equal(t, st, back)
+	}
+	var s State
+	require.ErrorContains(t, s.UnmarshalText([]byte("ajar")), `unknown state "ajar"`)
+}

@@ -1,6 +1,9 @@
 package breaker
 
-import "strconv"
+import (
+	"fmt"
+	"strconv"
+)
 
 // State is where a breaker stands.
 type State uint8
@@ -44,6 +47,18 @@ func (s State) String() string {
 // MarshalText writes the state's name, so that JSON metrics read "open"
 // rather than 1.
 func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a name written by MarshalText, so that metrics
+// round-trip through JSON.
+func (s *State) UnmarshalText(text []byte) error {
+	for st := Closed; int(st) < numStates; st++ {
+		if st.String() == string(text) {
+			*s = st
+			return nil
+		}
+	}
+	return fmt.Errorf("breaker: unknown state %q", text)
+}
 
 // The state word. Every transition is one compare-and-swap of it, and all
 // that a transition decides on and that changes within a generation is in

@@ -129,7 +129,7 @@ func TestShutdownDeadlineCountsEveryLossAsShutdown(t *testing.T) {
 		require.Equal(t, uint64(5), s.Accepted)
 		require.Zero(t, s.Written)
 		require.Equal(t, s.Dropped.Shutdown, s.Dropped.Total(), "every loss is a shutdown loss: %+v", s.Dropped)
-		require.Equal(t, s.Accepted, s.Written+s.Failed+s.Dropped.Total()+s.Pending)
+		require.Equal(t, s.Accepted, s.Written+s.Diverted+s.Failed+s.Dropped.Total()+s.Pending)
 		require.Positive(t, s.Pending, "e1 is still in the hung Write")
 
 		close(g.release) // the hung call returns

@@ -41,4 +41,11 @@ type sinkCounters struct {
 	bytes    atomic.Uint64 // encoded bytes handed to Write
 	markers  atomic.Uint64 // loss markers written (lossmarker.go)
 	timeouts atomic.Uint64 // Write calls that ran past the write timeout
+
+	// The fallback (resilience.go): diverted is added after the fallback's
+	// outcome, so a reader that loads diverted first never sees it exceed
+	// the two outcomes.
+	diverted        atomic.Uint64
+	fallbackWritten atomic.Uint64
+	fallbackFailed  atomic.Uint64
 }

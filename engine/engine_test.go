@@ -45,7 +45,7 @@ func requireBalanced(t *testing.T, r engine.Report) {
 	t.Helper()
 	for _, s := range r.Sinks {
 		require.Zero(t, s.Pending, "sink %s: %+v", s.Name, s)
-		require.Equal(t, s.Accepted, s.Written+s.Failed+s.Dropped.Total(), "sink %s: %+v", s.Name, s)
+		require.Equal(t, s.Accepted, s.Written+s.Diverted+s.Failed+s.Dropped.Total(), "sink %s: %+v", s.Name, s)
 	}
 }
 

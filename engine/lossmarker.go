@@ -23,7 +23,8 @@ const markerMessage = "events lost"
 const markerLogger = "shardlog"
 
 // lossReasons are the reasons a marker reports.
-var lossReasons = [...]Reason{QueueFullOldest, QueueFullNewest, BlockTimeout, SinkLagging, Shutdown, Closed}
+var lossReasons = [...]Reason{QueueFullOldest, QueueFullNewest, BlockTimeout, SinkLagging, Shutdown, Closed,
+	Budget, TooLarge, NotAttempted, BreakerOpen}
 
 // prepareMarker puts a marker at the front of w.entries when the sink
 // has lost events since the last marker it wrote. It reports whether it

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shardlog/shardlog/breaker"
+
 	"github.com/shardlog/shardlog/budget"
 	"github.com/shardlog/shardlog/hist"
 )
@@ -72,7 +74,7 @@ type ShardMetrics struct {
 
 // SinkMetrics are one sink's figures. For every sink,
 //
-//	Accepted = Written + Dropped.Total() + Failed + Pending
+//	Accepted = Written + Diverted + Dropped.Total() + Failed + Pending
 type SinkMetrics struct {
 	Name     string `json:"name"`
 	Accepted uint64 `json:"accepted"`
@@ -85,6 +87,14 @@ type SinkMetrics struct {
 	Errors   uint64 `json:"errors"`   // failed or panicking sink calls
 	Markers  uint64 `json:"markers"`  // loss markers written (SinkLossMarker)
 	Timeouts uint64 `json:"timeouts"` // Write calls past the write timeout
+	// Diverted, FallbackWritten and FallbackFailed account for the
+	// fallback (SinkFallback): Diverted = FallbackWritten + FallbackFailed.
+	Diverted        uint64 `json:"diverted"`
+	FallbackWritten uint64 `json:"fallback_written"`
+	FallbackFailed  uint64 `json:"fallback_failed"`
+	// Breaker is the sink's circuit breaker (SinkBreaker); absent without
+	// one.
+	Breaker *breaker.Counts `json:"breaker,omitempty"`
 	// LastError is the most recent error of a sink call, and when it
 	// happened; empty when there has been none.
 	LastError     string    `json:"last_error,omitempty"`
@@ -134,7 +144,12 @@ func (e *Engine) Metrics(histograms bool) Metrics {
 		sm := SinkMetrics{
 			Name: st.Name, Accepted: st.Accepted, Written: st.Written, Dropped: st.Dropped,
 			Failed: st.Failed, Pending: st.Pending, Bytes: st.Bytes, Batches: st.Writes,
-			Errors: st.Errors, Markers: st.Markers, Timeouts: st.Timeouts, Lagging: w.lagging.Load(), Stuck: st.Stuck,
+			Errors: st.Errors, Markers: st.Markers, Timeouts: st.Timeouts,
+			Diverted: st.Diverted, FallbackWritten: st.FallbackWritten, FallbackFailed: st.FallbackFailed, Lagging: w.lagging.Load(), Stuck: st.Stuck,
+		}
+		if w.br != nil {
+			c := w.br.Counts()
+			sm.Breaker = &c
 		}
 		if le := w.lastErr.Load(); le != nil {
 			sm.LastError, sm.LastErrorTime = le.msg, le.at
@@ -204,6 +219,9 @@ func (m Metrics) since(prev Metrics, histograms bool) Metrics {
 		c.Errors -= p.Errors
 		c.Markers -= p.Markers
 		c.Timeouts -= p.Timeouts
+		c.Diverted -= p.Diverted
+		c.FallbackWritten -= p.FallbackWritten
+		c.FallbackFailed -= p.FallbackFailed
 		for _, r := range Reasons() {
 			c.Dropped.add(r, -p.Dropped.Count(r)) // modular: the difference
 		}

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardlog/shardlog/breaker"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/shardlog/shardlog/budget"
@@ -69,7 +71,7 @@ func TestMetricsCountersMatchTheAccounting(t *testing.T) {
 		require.Equal(t, st.Written, s.Written)
 		require.Equal(t, st.Failed, s.Failed)
 		require.Equal(t, st.Dropped, s.Dropped)
-		require.Equal(t, s.Accepted, s.Written+s.Failed+s.Dropped.Total()+s.Pending)
+		require.Equal(t, s.Accepted, s.Written+s.Diverted+s.Failed+s.Dropped.Total()+s.Pending)
 		require.Nil(t, s.WriteLatency, "no histograms unless asked for")
 		require.Nil(t, s.BatchSize)
 	}
@@ -178,6 +180,8 @@ func TestMetricsJSONSchemaIsPinned(t *testing.T) {
 			Name: "file", Accepted: 12, Written: 9, Dropped: engine.Drops{QueueFullOldest: 1}, Failed: 1, Pending: 1,
 			Bytes: 900, Batches: 4, Errors: 1, LastError: "write: disk full",
 			LastErrorTime: time.Date(2026, 11, 29, 16, 59, 59, 0, time.UTC), Lagging: true,
+			Timeouts: 1, Diverted: 3, FallbackWritten: 2, FallbackFailed: 1,
+			Breaker:      &breaker.Counts{State: breaker.Open, Generation: 3, OpenInterval: time.Second, Rejected: 4},
 			WriteLatency: lat.Cumulative(),
 		}},
 	}

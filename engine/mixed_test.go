@@ -90,7 +90,7 @@ func TestMixedLoadKeepsEveryGuarantee(t *testing.T) {
 		for _, s := range rep.Sinks {
 			require.Equal(t, want[s.Name], s.Accepted, "%s accepted", s.Name)
 			require.Zero(t, s.Pending, "%s: %+v", s.Name, s)
-			require.Equal(t, s.Accepted, s.Written+s.Failed+s.Dropped.Total(), "%s: %+v", s.Name, s)
+			require.Equal(t, s.Accepted, s.Written+s.Diverted+s.Failed+s.Dropped.Total(), "%s: %+v", s.Name, s)
 			t.Logf("%s: written %d failed %d dropped %+v", s.Name, s.Written, s.Failed, s.Dropped)
 		}
 		require.Equal(t, uint64(fast.Len()), rep.Sinks[0].Written)

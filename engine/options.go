@@ -6,6 +6,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/shardlog/shardlog/breaker"
+
 	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/ring"
 )
@@ -76,7 +78,10 @@ type sinkConfig struct {
 	levelVar   *core.LevelVar // run-time level, or nil
 	lossMarker bool
 	timeout    time.Duration // write timeout; 0: the engine's (WithSinkWriteTimeout)
-	err        error         // from a SinkOption
+	breaker    breaker.Config
+	noBreaker  bool
+	fallback   core.Sink
+	err        error // from a SinkOption
 }
 
 // SinkOption configures one sink given to WithSink.
@@ -85,6 +90,44 @@ type SinkOption func(*sinkConfig)
 // SinkName names the sink in metrics and errors. Default: "sink<i>", i its
 // position among the sinks.
 func SinkName(name string) SinkOption { return func(s *sinkConfig) { s.name = name } }
+
+// SinkBreaker configures the sink's circuit breaker (package breaker).
+// Every sink has one, with breaker's defaults unless this option says
+// otherwise: 5 failed writes in a row open it for 1s, then one write
+// probes. A write fails when it returns an error (other than one wrapping
+// core.ErrNotAttempted), runs past its write timeout, or panics. While the
+// breaker is open, the sink's batches go to its fallback (SinkFallback) or
+// are dropped (breaker-open), and the writer does not call the sink.
+func SinkBreaker(cfg breaker.Config) SinkOption {
+	return func(s *sinkConfig) {
+		if _, err := breaker.New(cfg); err != nil {
+			s.err = fmt.Errorf("engine: SinkBreaker: %w", err)
+			return
+		}
+		s.breaker, s.noBreaker = cfg, false
+	}
+}
+
+// SinkWithoutBreaker removes the sink's circuit breaker: every batch is
+// handed to it whatever it did before.
+func SinkWithoutBreaker() SinkOption { return func(s *sinkConfig) { s.noBreaker = true } }
+
+// SinkFallback gives the sink a fallback: while the sink's breaker is
+// open, its batches are written to fallback instead (for example a
+// network sink falling back to a local file). The fallback is called by
+// the sink's own writer, flushed and closed with it; it is not one of the
+// engine's sinks and has no breaker of its own. The sink counts what it
+// diverted (Diverted), and the fallback's outcome is counted beside it
+// (FallbackWritten, FallbackFailed).
+func SinkFallback(fallback core.Sink) SinkOption {
+	return func(s *sinkConfig) {
+		if fallback == nil {
+			s.err = fmt.Errorf("engine: SinkFallback: nil sink")
+			return
+		}
+		s.fallback = fallback
+	}
+}
 
 // SinkWriteTimeout bounds each Write of this sink: the context Write
 // receives ends after d (context.DeadlineExceeded), and a Write that

@@ -205,7 +205,7 @@ func TestSlowSinkDoesNotDelayOthers(t *testing.T) {
 				s := rep.Sinks[1]
 				require.Zero(t, s.Pending)
 				require.False(t, s.Stuck)
-				require.Equal(t, s.Accepted, s.Written+s.Failed+s.Dropped.Total(), "%+v", s)
+				require.Equal(t, s.Accepted, s.Written+s.Diverted+s.Failed+s.Dropped.Total(), "%+v", s)
 			})
 		}
 	})

@@ -50,10 +50,14 @@ const (
 	// wraps core.ErrNotAttempted: a decorator that shed them, a breaker of
 	// the sink's own that was open). Counted for that sink alone.
 	NotAttempted
+	// BreakerOpen: the sink's circuit breaker was open (it failed too
+	// often; see SinkBreaker) and the sink has no fallback. Counted for
+	// that sink alone.
+	BreakerOpen
 	numReasons
 )
 
-var reasonNames = [numReasons]string{"queue-full-oldest", "queue-full-newest", "block-timeout", "sink-lagging", "below-sink-level", "filtered", "shutdown", "closed", "budget", "too-large", "not-attempted"}
+var reasonNames = [numReasons]string{"queue-full-oldest", "queue-full-newest", "block-timeout", "sink-lagging", "below-sink-level", "filtered", "shutdown", "closed", "budget", "too-large", "not-attempted", "breaker-open"}
 
 // Reasons returns every reason, in order.
 func Reasons() []Reason {

@@ -18,11 +18,12 @@ type Drops struct {
 	Budget          uint64 `json:"budget"`
 	TooLarge        uint64 `json:"too_large"`
 	NotAttempted    uint64 `json:"not_attempted"`
+	BreakerOpen     uint64 `json:"breaker_open"`
 }
 
 // Total is the sum over all reasons.
 func (d Drops) Total() uint64 {
-	return d.QueueFullOldest + d.QueueFullNewest + d.BlockTimeout + d.SinkLagging + d.BelowSinkLevel + d.Filtered + d.Shutdown + d.Closed + d.Budget + d.TooLarge + d.NotAttempted
+	return d.QueueFullOldest + d.QueueFullNewest + d.BlockTimeout + d.SinkLagging + d.BelowSinkLevel + d.Filtered + d.Shutdown + d.Closed + d.Budget + d.TooLarge + d.NotAttempted + d.BreakerOpen
 }
 
 // Count returns the drops for reason r.
@@ -50,6 +51,8 @@ func (d Drops) Count(r Reason) uint64 {
 		return d.TooLarge
 	case NotAttempted:
 		return d.NotAttempted
+	case BreakerOpen:
+		return d.BreakerOpen
 	}
 	return 0
 }
@@ -78,12 +81,14 @@ func (d *Drops) add(r Reason, n uint64) {
 		d.TooLarge += n
 	case NotAttempted:
 		d.NotAttempted += n
+	case BreakerOpen:
+		d.BreakerOpen += n
 	}
 }
 
 // SinkStats accounts for every event a sink was meant to receive:
 //
-//	Accepted = Written + Dropped.Total() + Failed + Pending
+//	Accepted = Written + Diverted + Dropped.Total() + Failed + Pending
 //
 // Accepted counts the enabled log calls at or above the sink's level;
 // Pending is what is still in the queue, in a batch or in a Write call.
@@ -102,6 +107,13 @@ type SinkStats struct {
 	// Timeouts counts Write calls that ran past the sink's write timeout
 	// (SinkWriteTimeout), whatever they returned.
 	Timeouts uint64 `json:"timeouts,omitempty"`
+	// Diverted counts events handed to the sink's fallback (SinkFallback)
+	// while its breaker was open: a final outcome for this sink, like
+	// Written. Of them, the fallback wrote FallbackWritten and failed
+	// FallbackFailed: Diverted = FallbackWritten + FallbackFailed.
+	Diverted        uint64 `json:"diverted,omitempty"`
+	FallbackWritten uint64 `json:"fallback_written,omitempty"`
+	FallbackFailed  uint64 `json:"fallback_failed,omitempty"`
 	// Stuck is set when Shutdown's deadline passed while this sink's
 	// writer was inside a Write, Flush or Close that had not returned:
 	// its Pending events are in that call. They settle (written, failed or
@@ -145,6 +157,9 @@ func (e *Engine) report(latency bool) Report {
 		st.Bytes = w.counters.bytes.Load()
 		st.Markers = w.counters.markers.Load()
 		st.Timeouts = w.counters.timeouts.Load()
+		st.FallbackWritten = w.counters.fallbackWritten.Load()
+		st.FallbackFailed = w.counters.fallbackFailed.Load()
+		st.Diverted = w.counters.diverted.Load()
 		st.Dropped = e.sinkDrops(w)
 		// Acceptance last.
 		for _, c := range e.counters {
@@ -152,7 +167,7 @@ func (e *Engine) report(latency bool) Report {
 				st.Accepted += c.accepted[k].Load()
 			}
 		}
-		done := st.Written + st.Failed + st.Dropped.Total()
+		done := st.Written + st.Diverted + st.Failed + st.Dropped.Total()
 		if st.Accepted > done {
 			st.Pending = st.Accepted - done
 		}

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shardlog/shardlog/breaker"
+
 	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/hist"
 )
@@ -66,6 +68,14 @@ type sinkWriter struct {
 	ctx    context.Context // for sink calls; canceled when Shutdown gives up
 	cancel context.CancelFunc
 	call   *callContext // Write's context: the write timeout (calldeadline.go)
+
+	// The circuit breaker and fallback (resilience.go).
+	br        *breaker.Breaker // nil: SinkWithoutBreaker
+	fallback  core.Sink
+	fbEnc     core.Encoder // the fallback's encoder, or nil
+	fbBuf     []byte
+	fbOffs    []int
+	fbEntries []core.Entry
 
 	// Writer-private state.
 	merge    cursorHeap // cursors into held batches that have events left, by next Mono
@@ -126,6 +136,11 @@ func newSinkWriter(e *Engine, index int, sc sinkConfig, enc, shards int) *sinkWr
 		timeout = e.cfg.writeFor
 	}
 	w.call = newCallContext(w.ctx, timeout)
+	w.br = newSinkBreaker(e, sc)
+	if sc.fallback != nil {
+		w.fallback = sc.fallback
+		w.fbEnc = fallbackEncoder(sc.fallback)
+	}
 	return w
 }
 
@@ -383,6 +398,11 @@ func (w *sinkWriter) write() {
 		return
 	}
 	defer w.leaveCall()
+	ticket, ok := w.admit()
+	if !ok {
+		clear(w.entries)
+		return // diverted or dropped (breaker-open)
+	}
 	markers := 0
 	if w.prepareMarker() {
 		markers = 1
@@ -393,7 +413,9 @@ func (w *sinkWriter) write() {
 	}
 	start := time.Now()
 	n, late, err := w.safeWrite()
-	w.latency.Record(int64(time.Since(start)))
+	took := time.Since(start)
+	w.report(ticket, err, late, took)
+	w.latency.Record(int64(took))
 	if late {
 		w.counters.timeouts.Add(1)
 	}
@@ -502,6 +524,7 @@ func (w *sinkWriter) serveFlushes() (fresh bool) {
 			ferr = ErrClosed
 			if w.enterCall() {
 				ferr = w.safeCall("flush", w.sink.Flush, r.ctx)
+				w.flushFallback(r.ctx)
 				w.leaveCall()
 			}
 			flushed = true
@@ -522,6 +545,8 @@ func (w *sinkWriter) finish() {
 	w.pending = nil
 	_ = w.safeCall("flush", w.sink.Flush, w.ctx)
 	w.closeErr = w.safeCall("close", w.sink.Close, w.ctx)
+	w.flushFallback(w.ctx)
+	w.closeFallback(w.ctx)
 }
 
 // abandon is called by Shutdown when its deadline passes: the writer stops
@@ -560,6 +585,7 @@ func (w *sinkWriter) giveUp() {
 	// Close with the canceled context, so the sink can release what it
 	// holds; Shutdown does not wait for this call.
 	w.closeErr = w.safeCall("close", w.sink.Close, w.ctx)
+	w.closeFallback(w.ctx)
 }
 
 func (w *sinkWriter) countRemaining(c cursor) int {

@@ -218,7 +218,7 @@ func newResult(c config, eng *shardlog.Engine, w *workload, rep shardlog.Report,
 func (r *result) check(shutdownComplete bool, discarded int64) []string {
 	var bad []string
 	for _, s := range r.Sinks {
-		done := s.Written + s.Dropped.Total() + s.Failed
+		done := s.Written + s.Diverted + s.Dropped.Total() + s.Failed
 		if s.Accepted != done+s.Pending {
 			bad = append(bad, fmt.Sprintf("sink %s: accepted %d != written %d + dropped %d + failed %d + pending %d (= %d)",
 				s.Name, s.Accepted, s.Written, s.Dropped.Total(), s.Failed, s.Pending, done+s.Pending))
