@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/shardlog/shardlog/breaker"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/shardlog/shardlog"
@@ -56,6 +58,8 @@ type collector struct {
 	levelAccepted, queueDepth, queueEvicted, flusherLag, sinks, intErrs          *prometheus.Desc
 	truncated, budgetLimit, budgetUsage, budgetPeak, budgetOver                  *prometheus.Desc
 	budgetCrossings, budgetRefused, timeouts                                     *prometheus.Desc
+	diverted, fallbackWritten, fallbackFailed, breakerState, breakerTransitions  *prometheus.Desc
+	breakerRejected                                                              *prometheus.Desc
 }
 
 // NewCollector returns a collector of e's metrics. Each Collect reads one
@@ -96,6 +100,12 @@ func newCollector(read func(bool) shardlog.Metrics, opts ...Option) *collector {
 	c.markers = desc("sink_loss_markers_total", "Loss markers written to the sink (SinkLossMarker).", "sink")
 	c.errors = desc("sink_errors_total", "Failed or panicking calls to the sink.", "sink")
 	c.timeouts = desc("sink_write_timeouts_total", "Write calls that ran past the sink's write timeout.", "sink")
+	c.diverted = desc("sink_events_diverted_total", "Events handed to the sink's fallback while its breaker was open.", "sink")
+	c.fallbackWritten = desc("sink_fallback_events_written_total", "Diverted events the fallback wrote.", "sink")
+	c.fallbackFailed = desc("sink_fallback_events_failed_total", "Diverted events the fallback failed to write.", "sink")
+	c.breakerState = desc("sink_breaker_state", "1 for the state the sink's circuit breaker is in, 0 for the others.", "sink", "state")
+	c.breakerTransitions = desc("sink_breaker_transitions_total", "Changes of the sink's circuit breaker, by the state entered.", "sink", "state")
+	c.breakerRejected = desc("sink_breaker_rejected_total", "Writes the sink's open circuit breaker refused.", "sink")
 	c.lagging = desc("sink_lagging", "1 while the sink is stalled and its backlog queues in memory, else 0.", "sink")
 	c.lastError = desc("sink_last_error_timestamp_seconds", "Unix time of the sink's last error; absent if none.", "sink")
 	c.writeDuration = desc("sink_write_duration_seconds", "Duration of the sink's Write calls.", "sink")
@@ -120,7 +130,8 @@ func (c *collector) descs() []*prometheus.Desc {
 		c.accepted, c.written, c.failed, c.dropped, c.pending, c.bytes, c.batches, c.errors, c.markers,
 		c.lagging, c.lastError, c.writeDuration,
 		c.levelAccepted, c.queueDepth, c.queueEvicted, c.flusherLag, c.sinks, c.intErrs,
-		c.timeouts, c.truncated, c.budgetLimit, c.budgetUsage, c.budgetPeak, c.budgetOver, c.budgetCrossings, c.budgetRefused,
+		c.timeouts, c.diverted, c.fallbackWritten, c.fallbackFailed, c.breakerState, c.breakerTransitions, c.breakerRejected,
+		c.truncated, c.budgetLimit, c.budgetUsage, c.budgetPeak, c.budgetOver, c.budgetCrossings, c.budgetRefused,
 	}
 }
 
@@ -153,6 +164,16 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.markers, s.Markers, s.Name)
 		counter(c.errors, s.Errors, s.Name)
 		counter(c.timeouts, s.Timeouts, s.Name)
+		counter(c.diverted, s.Diverted, s.Name)
+		counter(c.fallbackWritten, s.FallbackWritten, s.Name)
+		counter(c.fallbackFailed, s.FallbackFailed, s.Name)
+		if b := s.Breaker; b != nil {
+			for st := breaker.Closed; st <= breaker.Disabled; st++ {
+				gauge(c.breakerState, boolFloat(b.State == st), s.Name, st.String())
+				counter(c.breakerTransitions, b.Transitions[st], s.Name, st.String())
+			}
+			counter(c.breakerRejected, b.Rejected, s.Name)
+		}
 		gauge(c.lagging, boolFloat(s.Lagging), s.Name)
 		if !s.LastErrorTime.IsZero() {
 			gauge(c.lastError, float64(s.LastErrorTime.UnixNano())/1e9, s.Name)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardlog/shardlog/breaker"
+
 	"github.com/shardlog/shardlog/budget"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,6 +46,8 @@ func fixedMetrics() shardlog.Metrics {
 			Bytes: 900, Batches: 6, Errors: 1, LastError: "write: disk full",
 			LastErrorTime: time.Date(2026, 11, 29, 16, 59, 59, 500e6, time.UTC), Lagging: true,
 			WriteLatency: lat.Cumulative(),
+			Timeouts:     1, Diverted: 3, FallbackWritten: 2, FallbackFailed: 1,
+			Breaker: &breaker.Counts{State: breaker.Open, Transitions: [5]uint64{1, 2, 1, 0, 0}, Rejected: 4},
 		}, {
 			Name: "console", Accepted: 2, Written: 2, Batches: 1,
 		}},

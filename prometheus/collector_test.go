@@ -108,6 +108,8 @@ shardlog_sink_events_dropped_total{reason="below-sink-level",sink="bad"} 0
 shardlog_sink_events_dropped_total{reason="below-sink-level",sink="out"} 0
 shardlog_sink_events_dropped_total{reason="block-timeout",sink="bad"} 0
 shardlog_sink_events_dropped_total{reason="block-timeout",sink="out"} 0
+shardlog_sink_events_dropped_total{reason="breaker-open",sink="bad"} 0
+shardlog_sink_events_dropped_total{reason="breaker-open",sink="out"} 0
 shardlog_sink_events_dropped_total{reason="budget",sink="bad"} 0
 shardlog_sink_events_dropped_total{reason="budget",sink="out"} 0
 shardlog_sink_events_dropped_total{reason="closed",sink="bad"} 0

@@ -19,6 +19,12 @@
 //	shardlog_sink_loss_markers_total{sink}            counter (loss markers written)
 //	shardlog_sink_errors_total{sink}                  counter
 //	shardlog_sink_write_timeouts_total{sink}          counter (Writes past the write timeout)
+//	shardlog_sink_events_diverted_total{sink}         counter (to the fallback, breaker open)
+//	shardlog_sink_fallback_events_written_total{sink} counter
+//	shardlog_sink_fallback_events_failed_total{sink}  counter
+//	shardlog_sink_breaker_state{sink,state}           gauge, 1 for the current state
+//	shardlog_sink_breaker_transitions_total{sink,state} counter, by the state entered
+//	shardlog_sink_breaker_rejected_total{sink}        counter
 //	shardlog_sink_lagging{sink}                       gauge, 0 or 1
 //	shardlog_sink_last_error_timestamp_seconds{sink}  gauge, only once the sink has failed
 //	shardlog_sink_write_duration_seconds{sink}        histogram
