@@ -44,6 +44,17 @@ func SinkLevelName(name string) SinkOption { return engine.SinkLevelName(name) }
 // DefaultSinkWriteTimeout, 5s).
 func SinkWriteTimeout(d time.Duration) SinkOption { return engine.SinkWriteTimeout(d) }
 
+// SinkBreaker configures the sink's circuit breaker (every sink has one:
+// 5 failed writes in a row open it for 1s by default).
+func SinkBreaker(cfg BreakerConfig) SinkOption { return engine.SinkBreaker(cfg) }
+
+// SinkWithoutBreaker removes the sink's circuit breaker.
+func SinkWithoutBreaker() SinkOption { return engine.SinkWithoutBreaker() }
+
+// SinkFallback writes the sink's batches to fallback while its breaker is
+// open.
+func SinkFallback(fallback core.Sink) SinkOption { return engine.SinkFallback(fallback) }
+
 // WithSinkWriteTimeout sets the write timeout of every sink without its own.
 func WithSinkWriteTimeout(d time.Duration) Option { return engine.WithSinkWriteTimeout(d) }
 

@@ -1,6 +1,7 @@
 package shardlog
 
 import (
+	"github.com/shardlog/shardlog/breaker"
 	"github.com/shardlog/shardlog/budget"
 	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/engine"
@@ -53,6 +54,7 @@ const (
 	Budget          = engine.Budget
 	TooLarge        = engine.TooLarge
 	NotAttempted    = engine.NotAttempted
+	BreakerOpen     = engine.BreakerOpen
 )
 
 // OversizeAction says what happens to an event larger than
@@ -62,6 +64,10 @@ type (
 	LimitExceeded  = engine.LimitExceeded
 	// BudgetSnapshot is the memory budget's figures (Metrics.Engine.Budget).
 	BudgetSnapshot = budget.Snapshot
+	// BreakerConfig configures a sink's circuit breaker (SinkBreaker);
+	// BreakerCounts is its state in Metrics.
+	BreakerConfig = breaker.Config
+	BreakerCounts = breaker.Counts
 )
 
 // The oversize actions.
