@@ -48,6 +48,10 @@ func SinkWriteTimeout(d time.Duration) SinkOption { return engine.SinkWriteTimeo
 // 5 failed writes in a row open it for 1s by default).
 func SinkBreaker(cfg BreakerConfig) SinkOption { return engine.SinkBreaker(cfg) }
 
+// SinkRetry sets how the sink's writer retries a failed write
+// (DefaultRetryPolicy: 3 attempts, 50ms and 100ms apart; NoRetry).
+func SinkRetry(p RetryPolicy) SinkOption { return engine.SinkRetry(p) }
+
 // SinkWithoutBreaker removes the sink's circuit breaker.
 func SinkWithoutBreaker() SinkOption { return engine.SinkWithoutBreaker() }
 

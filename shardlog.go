@@ -67,7 +67,15 @@ type (
 	// BreakerConfig configures a sink's circuit breaker (SinkBreaker);
 	// BreakerCounts is its state in Metrics.
 	BreakerConfig = breaker.Config
+	// RetryPolicy is how a sink's writer retries a failed write.
+	RetryPolicy   = engine.RetryPolicy
 	BreakerCounts = breaker.Counts
+)
+
+// The retry policies: the default, and none.
+var (
+	DefaultRetryPolicy = engine.DefaultRetryPolicy
+	NoRetry            = engine.NoRetry
 )
 
 // The oversize actions.

@@ -45,6 +45,7 @@ type sinkCounters struct {
 	// The fallback (resilience.go): diverted is added after the fallback's
 	// outcome, so a reader that loads diverted first never sees it exceed
 	// the two outcomes.
+	retries         atomic.Uint64 // attempts after the first (RetryPolicy)
 	diverted        atomic.Uint64
 	fallbackWritten atomic.Uint64
 	fallbackFailed  atomic.Uint64

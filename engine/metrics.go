@@ -90,6 +90,7 @@ type SinkMetrics struct {
 	// Diverted, FallbackWritten and FallbackFailed account for the
 	// fallback (SinkFallback): Diverted = FallbackWritten + FallbackFailed.
 	Diverted        uint64 `json:"diverted"`
+	Retries         uint64 `json:"retries"` // Write attempts after the first
 	FallbackWritten uint64 `json:"fallback_written"`
 	FallbackFailed  uint64 `json:"fallback_failed"`
 	// Breaker is the sink's circuit breaker (SinkBreaker); absent without
@@ -145,7 +146,7 @@ func (e *Engine) Metrics(histograms bool) Metrics {
 			Name: st.Name, Accepted: st.Accepted, Written: st.Written, Dropped: st.Dropped,
 			Failed: st.Failed, Pending: st.Pending, Bytes: st.Bytes, Batches: st.Writes,
 			Errors: st.Errors, Markers: st.Markers, Timeouts: st.Timeouts,
-			Diverted: st.Diverted, FallbackWritten: st.FallbackWritten, FallbackFailed: st.FallbackFailed, Lagging: w.lagging.Load(), Stuck: st.Stuck,
+			Diverted: st.Diverted, Retries: st.Retries, FallbackWritten: st.FallbackWritten, FallbackFailed: st.FallbackFailed, Lagging: w.lagging.Load(), Stuck: st.Stuck,
 		}
 		if w.br != nil {
 			c := w.br.Counts()
@@ -220,6 +221,7 @@ func (m Metrics) since(prev Metrics, histograms bool) Metrics {
 		c.Markers -= p.Markers
 		c.Timeouts -= p.Timeouts
 		c.Diverted -= p.Diverted
+		c.Retries -= p.Retries
 		c.FallbackWritten -= p.FallbackWritten
 		c.FallbackFailed -= p.FallbackFailed
 		for _, r := range Reasons() {

@@ -80,6 +80,7 @@ type sinkConfig struct {
 	timeout    time.Duration // write timeout; 0: the engine's (WithSinkWriteTimeout)
 	breaker    breaker.Config
 	noBreaker  bool
+	retry      *RetryPolicy // nil: DefaultRetryPolicy
 	fallback   core.Sink
 	err        error // from a SinkOption
 }
@@ -105,6 +106,18 @@ func SinkBreaker(cfg breaker.Config) SinkOption {
 			return
 		}
 		s.breaker, s.noBreaker = cfg, false
+	}
+}
+
+// SinkRetry sets how the sink's writer retries what a Write failed to
+// write (RetryPolicy; DefaultRetryPolicy unless given, NoRetry for none).
+func SinkRetry(p RetryPolicy) SinkOption {
+	return func(s *sinkConfig) {
+		if err := p.validate(); err != nil {
+			s.err = fmt.Errorf("engine: SinkRetry: %w", err)
+			return
+		}
+		s.retry = &p
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"time"
 
 	"github.com/shardlog/shardlog/breaker"
@@ -171,5 +173,112 @@ func (w *sinkWriter) flushFallback(ctx context.Context) {
 func (w *sinkWriter) closeFallback(ctx context.Context) {
 	if w.fallback != nil {
 		_ = w.safeCall("fallback close", w.fallback.Close, ctx)
+	}
+}
+
+// RetryPolicy says how a sink writer retries the part of a batch that a
+// Write failed to write: up to MaxAttempts calls in all, waiting
+// InitialBackoff, then Multiplier times longer each time up to
+// MaxBackoff, each wait moved at random by up to Jitter of itself, and no
+// new attempt once MaxElapsed has passed since the first. Every attempt
+// asks the sink's breaker first; a batch the breaker refuses goes to the
+// fallback or is dropped (breaker-open). Retried events count once, when
+// finally written or failed. While a writer waits to retry, its sink's
+// batches queue within the memory budget as for any slow sink; other
+// sinks are not held up.
+type RetryPolicy struct {
+	MaxAttempts    int
+	InitialBackoff time.Duration
+	MaxBackoff     time.Duration
+	Multiplier     float64
+	Jitter         float64
+	MaxElapsed     time.Duration
+}
+
+// DefaultRetryPolicy is a sink's retry policy unless SinkRetry says
+// otherwise: 3 attempts, 50ms then 100ms apart (±20%), within 2s. The
+// shape of the OpenTelemetry Collector's retry_on_failure and Serilog's
+// batching (exponential, jittered, bounded in attempts and time), scaled
+// to a logger that holds the batch in memory while it waits: a sink that
+// stays down is soon the breaker's business, not the retry's.
+var DefaultRetryPolicy = RetryPolicy{
+	MaxAttempts:    3,
+	InitialBackoff: 50 * time.Millisecond,
+	MaxBackoff:     time.Second,
+	Multiplier:     2,
+	Jitter:         0.2,
+	MaxElapsed:     2 * time.Second,
+}
+
+// NoRetry writes each batch once.
+var NoRetry = RetryPolicy{MaxAttempts: 1}
+
+func (p RetryPolicy) validate() error {
+	switch {
+	case p.MaxAttempts < 1:
+		return fmt.Errorf("RetryPolicy.MaxAttempts must be >= 1, got %d", p.MaxAttempts)
+	case p.MaxAttempts == 1:
+		return nil
+	case p.InitialBackoff <= 0:
+		return fmt.Errorf("RetryPolicy.InitialBackoff must be > 0, got %v", p.InitialBackoff)
+	case p.MaxBackoff < p.InitialBackoff:
+		return fmt.Errorf("RetryPolicy.MaxBackoff must be >= InitialBackoff (%v), got %v", p.InitialBackoff, p.MaxBackoff)
+	case p.Multiplier < 1:
+		return fmt.Errorf("RetryPolicy.Multiplier must be >= 1, got %v", p.Multiplier)
+	case p.Jitter < 0 || p.Jitter >= 1:
+		return fmt.Errorf("RetryPolicy.Jitter must be in [0, 1), got %v", p.Jitter)
+	case p.MaxElapsed <= 0:
+		return fmt.Errorf("RetryPolicy.MaxElapsed must be > 0, got %v", p.MaxElapsed)
+	}
+	return nil
+}
+
+// backoff is the wait before attempt number attempt+1 (attempt >= 1).
+func (p RetryPolicy) backoff(attempt int) time.Duration {
+	d := float64(p.InitialBackoff) * math.Pow(p.Multiplier, float64(attempt-1))
+	d = min(d, float64(p.MaxBackoff))
+	if p.Jitter > 0 {
+		d *= 1 + p.Jitter*(2*rand.Float64()-1)
+	}
+	return time.Duration(d)
+}
+
+// writeWithRetries writes all, retrying the unwritten rest under the
+// sink's retry policy. done is how many entries of all were written (a
+// prefix); err the last attempt's error; refused, whether the breaker
+// refused a retry (the rest is then the caller's to divert).
+func (w *sinkWriter) writeWithRetries(all []core.Entry, ticket breaker.Ticket) (done int, refused bool, err error) {
+	start := time.Now()
+	for attempt := 1; ; attempt++ {
+		w.entries = all[done:]
+		var n int
+		n, err = w.writeOnce(ticket)
+		done += n
+		if done == len(all) || errors.Is(err, core.ErrNotAttempted) {
+			return done, false, err
+		}
+		p := w.retry
+		if attempt >= p.MaxAttempts || time.Since(start) >= p.MaxElapsed || !w.waitToRetry(p.backoff(attempt)) {
+			return done, false, err
+		}
+		if w.br != nil {
+			var ok bool
+			if ticket, ok = w.br.Allow(); !ok {
+				return done, true, err
+			}
+		}
+		w.counters.retries.Add(1)
+	}
+}
+
+// waitToRetry waits d, or until Shutdown gives up on the writer (false).
+func (w *sinkWriter) waitToRetry(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return !w.abandoned.Load()
+	case <-w.ctx.Done():
+		return false
 	}
 }

@@ -65,7 +65,7 @@ func requireFallbackExact(t *testing.T, s engine.SinkStats, fallback *sinks.Memo
 // batch also as written or failed breaks the equations.
 func TestFlappingSinkFallsBackExactly(t *testing.T) {
 	s := &troubledSink{Memory: sinks.NewMemory(sinks.MemoryOptions{}), mode: func(c int64) string {
-		if (c/10)%2 == 1 { // calls 10-19, 30-39, ... fail
+		if c%40 >= 10 && c%40 < 13 { // bursts of three failed calls: 10-12, 50-52, ...
 			return "fail"
 		}
 		return "ok"
@@ -105,8 +105,12 @@ func TestOpenBreakerWithoutFallbackDrops(t *testing.T) {
 	flush(t, e)
 	st := e.Stats().Sinks[0]
 	requireBalanced(t, e.Stats())
-	require.Equal(t, uint64(3), st.Failed, "three failures trip it")
-	require.Equal(t, uint64(47), st.Dropped.BreakerOpen, "the rest are refused while it is open")
+	// The first event is tried three times (the default retry policy),
+	// which trips the breaker (threshold 3); it fails, and the rest are
+	// refused while the breaker is open.
+	require.Equal(t, uint64(1), st.Failed)
+	require.Equal(t, uint64(2), st.Retries)
+	require.Equal(t, uint64(49), st.Dropped.BreakerOpen, "the rest are refused while it is open")
 	require.Equal(t, int64(3), s.calls.Load(), "an open breaker keeps the writer from calling the sink")
 }
 
@@ -135,12 +139,75 @@ func TestHangingAndPanickingSinksFallBack(t *testing.T) {
 			flush(t, e)
 			st := e.Stats().Sinks[0]
 			requireFallbackExact(t, st, fb)
-			require.Equal(t, uint64(2), st.Failed, "two failed calls open the breaker")
-			require.Equal(t, uint64(98), st.Diverted)
+			// The first event's first call and its retry fail, which opens
+			// the breaker (threshold 2); its second retry is refused, so it
+			// is diverted like every later one.
+			require.Zero(t, st.Failed)
+			require.Equal(t, uint64(1), st.Retries)
+			require.Equal(t, uint64(100), st.Diverted)
 			require.Equal(t, int64(2), s.calls.Load())
 			if mode == "hang" {
 				require.Equal(t, uint64(2), st.Timeouts)
 			}
 		})
 	}
+}
+
+// A failed write is retried with backoff and counted once, when it is
+// finally written; a healthy sink beside it is not held up meanwhile.
+// Mutations caught: counting each attempt's failure as failed events, and
+// not waiting between attempts (the retries then land within a
+// millisecond).
+func TestFailedWriteIsRetriedWithBackoff(t *testing.T) {
+	var firstAt, lastAt atomic.Int64
+	s := &troubledSink{Memory: sinks.NewMemory(sinks.MemoryOptions{}), mode: func(c int64) string {
+		now := time.Now().UnixNano()
+		if c == 1 {
+			firstAt.Store(now)
+		}
+		lastAt.Store(now)
+		if c <= 2 {
+			return "fail"
+		}
+		return "ok"
+	}}
+	healthy := sinks.NewMemory(sinks.MemoryOptions{})
+	e := newEngine(t, engine.WithSink(s, engine.SinkName("flaky")), engine.WithSink(healthy, engine.SinkName("healthy")),
+		engine.WithErrorHandler(func(error) {}))
+	e.Logger().Info("once")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, healthy.Wait(ctx, 1))
+	require.Eventually(t, func() bool { return s.calls.Load() >= 1 }, 5*time.Second, time.Millisecond)
+	e.Logger().Info("meanwhile")
+	require.NoError(t, healthy.Wait(ctx, 2), "the healthy sink is not held up by the retries")
+	flush(t, e)
+	st := e.Stats().Sinks[0]
+	requireBalanced(t, e.Stats())
+	require.Equal(t, uint64(2), st.Written)
+	require.Zero(t, st.Failed)
+	require.Equal(t, uint64(2), st.Retries)
+	require.Equal(t, "once", s.Events()[0].Message)
+	// 50ms then 100ms, each within ±20%.
+	require.GreaterOrEqual(t, time.Duration(lastAt.Load()-firstAt.Load()), 120*time.Millisecond)
+}
+
+// SinkRetry and SinkBreaker refuse bad policies, naming the field.
+func TestResilienceOptionsAreChecked(t *testing.T) {
+	mem := sinks.NewMemory(sinks.MemoryOptions{})
+	for _, c := range []struct {
+		opt  engine.SinkOption
+		want string
+	}{
+		{engine.SinkRetry(engine.RetryPolicy{}), "SinkRetry: RetryPolicy.MaxAttempts must be >= 1, got 0"},
+		{engine.SinkRetry(engine.RetryPolicy{MaxAttempts: 2}), "SinkRetry: RetryPolicy.InitialBackoff must be > 0"},
+		{engine.SinkRetry(engine.RetryPolicy{MaxAttempts: 2, InitialBackoff: time.Second, MaxBackoff: time.Millisecond}), "MaxBackoff must be >= InitialBackoff"},
+		{engine.SinkBreaker(breaker.Config{ResetTimeout: -time.Second}), "SinkBreaker: breaker: ResetTimeout must be > 0"},
+		{engine.SinkFallback(nil), "SinkFallback: nil sink"},
+		{engine.SinkWriteTimeout(0), "SinkWriteTimeout: must be > 0"},
+	} {
+		_, err := engine.New(engine.WithSink(mem, c.opt))
+		require.ErrorContains(t, err, c.want)
+	}
+	newEngine(t, engine.WithSink(mem, engine.SinkRetry(engine.NoRetry))) // valid; shut down at the end
 }

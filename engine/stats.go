@@ -111,7 +111,9 @@ type SinkStats struct {
 	// while its breaker was open: a final outcome for this sink, like
 	// Written. Of them, the fallback wrote FallbackWritten and failed
 	// FallbackFailed: Diverted = FallbackWritten + FallbackFailed.
-	Diverted        uint64 `json:"diverted,omitempty"`
+	Diverted uint64 `json:"diverted,omitempty"`
+	// Retries counts Write attempts after the first (SinkRetry).
+	Retries         uint64 `json:"retries,omitempty"`
 	FallbackWritten uint64 `json:"fallback_written,omitempty"`
 	FallbackFailed  uint64 `json:"fallback_failed,omitempty"`
 	// Stuck is set when Shutdown's deadline passed while this sink's
@@ -160,6 +162,7 @@ func (e *Engine) report(latency bool) Report {
 		st.FallbackWritten = w.counters.fallbackWritten.Load()
 		st.FallbackFailed = w.counters.fallbackFailed.Load()
 		st.Diverted = w.counters.diverted.Load()
+		st.Retries = w.counters.retries.Load()
 		st.Dropped = e.sinkDrops(w)
 		// Acceptance last.
 		for _, c := range e.counters {

@@ -71,6 +71,7 @@ type sinkWriter struct {
 
 	// The circuit breaker and fallback (resilience.go).
 	br        *breaker.Breaker // nil: SinkWithoutBreaker
+	retry     RetryPolicy
 	fallback  core.Sink
 	fbEnc     core.Encoder // the fallback's encoder, or nil
 	fbBuf     []byte
@@ -137,6 +138,10 @@ func newSinkWriter(e *Engine, index int, sc sinkConfig, enc, shards int) *sinkWr
 	}
 	w.call = newCallContext(w.ctx, timeout)
 	w.br = newSinkBreaker(e, sc)
+	w.retry = DefaultRetryPolicy
+	if sc.retry != nil {
+		w.retry = *sc.retry
+	}
 	if sc.fallback != nil {
 		w.fallback = sc.fallback
 		w.fbEnc = fallbackEncoder(sc.fallback)
@@ -407,6 +412,48 @@ func (w *sinkWriter) write() {
 	if w.prepareMarker() {
 		markers = 1
 	}
+	all := w.entries
+	events := len(all) - markers
+	w.batchSizes.Record(int64(events))
+	// Write, and retry what failed (resilience.go); done counts the
+	// entries of all written so far, a prefix.
+	done, refused, err := w.writeWithRetries(all, ticket)
+	if markers == 1 && done > 0 { // the marker is first: it was written
+		w.counters.markers.Add(1)
+		w.markerSeen = w.markerPending
+	}
+	written := max(0, done-markers)
+	w.counters.written.Add(uint64(written))
+	rest := events - written
+	switch {
+	case rest == 0:
+	case refused:
+		// The breaker opened between attempts: the rest goes the way of
+		// a refused batch (fallback, or breaker-open), the marker aside.
+		w.entries = all[max(done, markers):]
+		w.divert()
+	case errors.Is(err, core.ErrNotAttempted):
+		// Not tried: dropped for this sink, not a failure of it.
+		w.counters.dropped[NotAttempted].Add(uint64(rest))
+		err = nil
+	default:
+		w.counters.failed.Add(uint64(rest))
+		if err == nil {
+			err = fmt.Errorf("wrote %d of %d events without an error", written, events)
+		}
+	}
+	if err != nil && !errors.Is(err, core.ErrNotAttempted) {
+		w.counters.errors.Add(1)
+		w.noteError(err)
+		w.e.errs.report(fmt.Errorf("engine: sink %s: write: %w", w.name, err))
+	}
+	w.entries = all
+	clear(w.entries) // drop references into batches before they are reused
+}
+
+// writeOnce hands w.entries to the sink once, under the write timeout,
+// and counts the call; it reports the outcome to the breaker.
+func (w *sinkWriter) writeOnce(ticket breaker.Ticket) (n int, err error) {
 	var nbytes int
 	for _, en := range w.entries {
 		nbytes += len(en.Line)
@@ -419,33 +466,9 @@ func (w *sinkWriter) write() {
 	if late {
 		w.counters.timeouts.Add(1)
 	}
-	n = max(0, min(n, len(w.entries)))
 	w.counters.writes.Add(1)
 	w.counters.bytes.Add(uint64(nbytes))
-	if markers == 1 && n > 0 { // the marker is first: it was written
-		w.counters.markers.Add(1)
-		w.markerSeen = w.markerPending
-	}
-	events := len(w.entries) - markers
-	written := max(0, n-markers)
-	w.counters.written.Add(uint64(written))
-	if errors.Is(err, core.ErrNotAttempted) {
-		// Not tried: dropped for this sink, not a failure of it.
-		w.counters.dropped[NotAttempted].Add(uint64(events - written))
-		err = nil
-	} else if failed := events - written; failed > 0 {
-		w.counters.failed.Add(uint64(failed))
-		if err == nil {
-			err = fmt.Errorf("wrote %d of %d events without an error", written, events)
-		}
-	}
-	w.batchSizes.Record(int64(events))
-	if err != nil {
-		w.counters.errors.Add(1)
-		w.noteError(err)
-		w.e.errs.report(fmt.Errorf("engine: sink %s: write: %w", w.name, err))
-	}
-	clear(w.entries) // drop references into batches before they are reused
+	return max(0, min(n, len(w.entries))), err
 }
 
 // noteError keeps err as the sink's last error (Metrics).

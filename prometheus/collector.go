@@ -59,7 +59,7 @@ type collector struct {
 	truncated, budgetLimit, budgetUsage, budgetPeak, budgetOver                  *prometheus.Desc
 	budgetCrossings, budgetRefused, timeouts                                     *prometheus.Desc
 	diverted, fallbackWritten, fallbackFailed, breakerState, breakerTransitions  *prometheus.Desc
-	breakerRejected                                                              *prometheus.Desc
+	breakerRejected, retries                                                     *prometheus.Desc
 }
 
 // NewCollector returns a collector of e's metrics. Each Collect reads one
@@ -100,6 +100,7 @@ func newCollector(read func(bool) shardlog.Metrics, opts ...Option) *collector {
 	c.markers = desc("sink_loss_markers_total", "Loss markers written to the sink (SinkLossMarker).", "sink")
 	c.errors = desc("sink_errors_total", "Failed or panicking calls to the sink.", "sink")
 	c.timeouts = desc("sink_write_timeouts_total", "Write calls that ran past the sink's write timeout.", "sink")
+	c.retries = desc("sink_write_retries_total", "Write attempts after the first (the sink's retry policy).", "sink")
 	c.diverted = desc("sink_events_diverted_total", "Events handed to the sink's fallback while its breaker was open.", "sink")
 	c.fallbackWritten = desc("sink_fallback_events_written_total", "Diverted events the fallback wrote.", "sink")
 	c.fallbackFailed = desc("sink_fallback_events_failed_total", "Diverted events the fallback failed to write.", "sink")
@@ -130,7 +131,7 @@ func (c *collector) descs() []*prometheus.Desc {
 		c.accepted, c.written, c.failed, c.dropped, c.pending, c.bytes, c.batches, c.errors, c.markers,
 		c.lagging, c.lastError, c.writeDuration,
 		c.levelAccepted, c.queueDepth, c.queueEvicted, c.flusherLag, c.sinks, c.intErrs,
-		c.timeouts, c.diverted, c.fallbackWritten, c.fallbackFailed, c.breakerState, c.breakerTransitions, c.breakerRejected,
+		c.timeouts, c.retries, c.diverted, c.fallbackWritten, c.fallbackFailed, c.breakerState, c.breakerTransitions, c.breakerRejected,
 		c.truncated, c.budgetLimit, c.budgetUsage, c.budgetPeak, c.budgetOver, c.budgetCrossings, c.budgetRefused,
 	}
 }
@@ -164,6 +165,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.markers, s.Markers, s.Name)
 		counter(c.errors, s.Errors, s.Name)
 		counter(c.timeouts, s.Timeouts, s.Name)
+		counter(c.retries, s.Retries, s.Name)
 		counter(c.diverted, s.Diverted, s.Name)
 		counter(c.fallbackWritten, s.FallbackWritten, s.Name)
 		counter(c.fallbackFailed, s.FallbackFailed, s.Name)

@@ -19,6 +19,7 @@
 //	shardlog_sink_loss_markers_total{sink}            counter (loss markers written)
 //	shardlog_sink_errors_total{sink}                  counter
 //	shardlog_sink_write_timeouts_total{sink}          counter (Writes past the write timeout)
+//	shardlog_sink_write_retries_total{sink}           counter (attempts after the first)
 //	shardlog_sink_events_diverted_total{sink}         counter (to the fallback, breaker open)
 //	shardlog_sink_fallback_events_written_total{sink} counter
 //	shardlog_sink_fallback_events_failed_total{sink}  counter
