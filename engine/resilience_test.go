@@ -211,3 +211,22 @@ func TestResilienceOptionsAreChecked(t *testing.T) {
 	}
 	newEngine(t, engine.WithSink(mem, engine.SinkRetry(engine.NoRetry))) // valid; shut down at the end
 }
+
+// Slow calls count as failures when the breaker is told to (SlowCall):
+// a sink that succeeds, but slowly, is taken out of the path like one
+// that fails.
+func TestSlowSinkTripsItsBreaker(t *testing.T) {
+	slow := sinks.NewMemory(sinks.MemoryOptions{})
+	slow.SetDelay(20 * time.Millisecond)
+	e := newEngine(t, engine.WithBatchSize(1),
+		engine.WithSink(slow, engine.SinkName("slow"),
+			engine.SinkBreaker(breaker.Config{FailureThreshold: 2, SlowCall: 5 * time.Millisecond, ResetTimeout: time.Hour})),
+		engine.WithErrorHandler(func(error) {}))
+	logSlowly(e, 20, time.Millisecond)
+	flush(t, e)
+	st := e.Stats().Sinks[0]
+	requireBalanced(t, e.Stats())
+	require.Equal(t, uint64(2), st.Written, "the two slow calls wrote their events")
+	require.Equal(t, uint64(18), st.Dropped.BreakerOpen, "then the breaker kept the writer off the sink")
+	require.Equal(t, breaker.Open, e.Metrics(false).Sinks[0].Breaker.State)
+}
