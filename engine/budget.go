@@ -224,9 +224,9 @@ func (l *Logger) admit(ctx context.Context, shard, class int, policy ring.Policy
 	if fits() {
 		return msg, fields, extra, charged, true, 0
 	}
-	// No room: ask this shard's flusher to shed, and the hook to run.
+	// No room: ask this shard's flusher to shed. (The caller wakes the
+	// limit hook once it has counted the loss, so the hook sees it.)
 	signal(e.flushers[shard].kick)
-	e.noteLimit()
 	if policy != ring.Block {
 		return "", nil, nil, 0, false, Budget
 	}

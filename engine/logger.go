@@ -219,6 +219,9 @@ func (l *Logger) enqueue(ctx context.Context, lvl core.Level, msg string, fields
 		if !ok {
 			counters.accepted[class].Add(1)
 			counters.dropped[why][class].Add(1)
+			if why == Budget {
+				e.noteLimit() // after the count: the hook reports it
+			}
 			return ring.Refused
 		}
 	}
