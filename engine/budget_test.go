@@ -257,9 +257,11 @@ func TestOversizedEventsHaveADefinedOutcome(t *testing.T) {
 	}
 }
 
-// The limit hook runs off the caller's goroutine, at most once a second,
-// and a hook that never returns blocks nobody. Mutation caught: calling
-// the hook from admit (the caller) hangs the first refused call.
+// The limit hook runs off the caller's goroutine, one call at a time, and
+// a hook that never returns blocks nobody: callers keep logging (and
+// being refused) while it hangs. The test logs until the hook is called,
+// so it does not depend on how the budget fills. Mutation caught: calling
+// the hook from the refused call (the caller) hangs that call.
 func TestOnLimitExceededIsRateLimitedAndNeverBlocksACaller(t *testing.T) {
 	g := newGatedSink(sinks.NewMemory(sinks.MemoryOptions{}))
 	g.stalled.Store(true)
@@ -272,27 +274,44 @@ func TestOnLimitExceededIsRateLimitedAndNeverBlocksACaller(t *testing.T) {
 			calls <- le
 			<-hang // a hook that never returns
 		}))
-	done := make(chan struct{})
+	stop, done := make(chan struct{}), make(chan struct{})
+	var slowest atomic.Int64
 	go func() {
 		defer close(done)
-		for i := range 3000 {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			start := time.Now()
 			e.Logger().Info("fill", core.Int("i", i), core.String("pad", strings.Repeat("p", 100)))
+			if d := int64(time.Since(start)); d > slowest.Load() {
+				slowest.Store(d)
+			}
+			if i%100 == 99 {
+				time.Sleep(time.Millisecond) // let the pipeline run
+			}
 		}
 	}()
+	var le engine.LimitExceeded
+	select {
+	case le = <-calls:
+	case <-time.After(20 * time.Second):
+		m := e.Metrics(false)
+		t.Fatalf("the hook was not called: budget %+v, drops %+v", *m.Engine.Budget, m.Sinks[0].Dropped)
+	}
+	time.Sleep(100 * time.Millisecond) // callers go on while the hook hangs
+	close(stop)
 	select {
 	case <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("log calls blocked behind the hook")
-	}
-	select {
-	case le := <-calls:
-		require.Equal(t, int64(256<<10), le.Limit)
-		require.Positive(t, le.Dropped)
 	case <-time.After(5 * time.Second):
-		t.Fatal("the hook was not called")
+		t.Fatal("a log call is blocked behind the hook")
 	}
-	time.Sleep(100 * time.Millisecond)
-	require.Empty(t, calls, "one call at a time, at most one a second")
+	require.Equal(t, int64(256<<10), le.Limit)
+	require.Positive(t, le.Dropped, "the hook reports what was lost to the budget")
+	require.Empty(t, calls, "one call at a time: the hanging hook holds the next")
+	require.Less(t, time.Duration(slowest.Load()), time.Second, "no call waited for the hook")
 	close(g.gate)
 	g.stalled.Store(false)
 	flush(t, e)
