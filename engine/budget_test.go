@@ -174,7 +174,11 @@ func TestFloodStaysWithinTheBudget(t *testing.T) {
 
 	flush(t, e)
 	before := e.Stats().Sinks[0]
-	require.Positive(t, before.Dropped.Budget, "the flood was shed: %+v", before.Dropped)
+	// Shed by the budget, or (when the flusher is starved of processor
+	// time, under a loaded test run) refused by the ring: either way,
+	// counted by reason.
+	require.Positive(t, before.Dropped.Budget+before.Dropped.QueueFullOldest+before.Dropped.QueueFullNewest,
+		"the flood was shed: %+v", before.Dropped)
 	requireBalanced(t, e.Stats())
 	// After the flood: everything logged is delivered.
 	for i := range 1000 {
