@@ -484,24 +484,25 @@ func (f *flusher) encode(b *batch, enc int) {
 	for i := 0; i < b.n; i++ {
 		l.off[i] = int32(len(buf))
 		if c := int(b.class[i]); c != filteredClass && c >= minClass {
-			buf = f.appendSafely(buf, enc, &b.events[i])
+			buf = appendEncoded(e.encoders[enc], buf, &b.events[i], e)
 		}
 	}
 	l.off[b.n] = int32(len(buf))
 	l.buf = buf
 }
 
-// appendSafely encodes one event, turning an encoder panic into an error
-// report and an empty line (the writer counts the event as failed).
-func (f *flusher) appendSafely(buf []byte, enc int, ev *core.Event) (out []byte) {
+// appendEncoded encodes ev with enc, turning an encoder panic into an
+// error report and an empty line (the writer counts the event as failed).
+// The flushers encode with it, and a writer encoding for its fallback.
+func appendEncoded(enc core.Encoder, buf []byte, ev *core.Event, e *Engine) (out []byte) {
 	start := len(buf)
 	defer func() {
 		if r := recover(); r != nil {
-			f.e.errs.report(fmt.Errorf("engine: encoder %T panicked: %v", f.e.encoders[enc], r))
+			e.errs.report(fmt.Errorf("engine: encoder %T panicked: %v", enc, r))
 			out = buf[:start]
 		}
 	}()
-	return f.e.encoders[enc].Append(buf, ev)
+	return enc.Append(buf, ev)
 }
 
 // publish hands b to the lanes of the sinks that want any of its events

@@ -103,7 +103,7 @@ func (w *sinkWriter) divert() {
 		}
 		entries = w.fbEntries
 	}
-	n, err := w.fallbackWrite(entries)
+	n, _, err := w.safeWrite(w.fallback, entries)
 	n = max(0, min(n, len(entries)))
 	w.counters.fallbackWritten.Add(uint64(n))
 	if failed := len(entries) - n; failed > 0 {
@@ -121,38 +121,12 @@ func (w *sinkWriter) divert() {
 	clear(w.fbEntries)
 }
 
-// fallbackWrite calls the fallback's Write under the sink's write timeout,
-// turning a panic into an error.
-func (w *sinkWriter) fallbackWrite(entries []core.Entry) (n int, err error) {
-	w.call.begin()
-	defer func() {
-		w.call.end()
-		if r := recover(); r != nil {
-			n, err = 0, fmt.Errorf("panic: %v", r)
-		}
-	}()
-	return w.fallback.Write(w.call, entries)
-}
-
 // ownEncoder is the encoder whose lines w.entries carry, or nil.
 func (w *sinkWriter) ownEncoder() core.Encoder {
 	if w.enc < 0 {
 		return nil
 	}
 	return w.e.encoders[w.enc]
-}
-
-// appendEncoded encodes ev with enc, turning a panic into an error report
-// and an empty line.
-func appendEncoded(enc core.Encoder, buf []byte, ev *core.Event, e *Engine) (out []byte) {
-	start := len(buf)
-	defer func() {
-		if r := recover(); r != nil {
-			e.errs.report(fmt.Errorf("engine: encoder %T panicked: %v", enc, r))
-			out = buf[:start]
-		}
-	}()
-	return enc.Append(buf, ev)
 }
 
 // fallbackEncoder is the fallback's encoder, or nil.

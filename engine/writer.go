@@ -459,7 +459,7 @@ func (w *sinkWriter) writeOnce(ticket breaker.Ticket) (n int, err error) {
 		nbytes += len(en.Line)
 	}
 	start := time.Now()
-	n, late, err := w.safeWrite()
+	n, late, err := w.safeWrite(w.sink, w.entries)
 	took := time.Since(start)
 	w.report(ticket, err, late, took)
 	w.latency.Record(int64(took))
@@ -485,9 +485,10 @@ func mustRecorder(lowest, highest int64, sigfigs int) *hist.Recorder {
 	return r
 }
 
-// safeWrite calls the sink's Write with the write timeout, turning a panic
-// into an error; late reports a call that ran past its timeout.
-func (w *sinkWriter) safeWrite() (n int, late bool, err error) {
+// safeWrite calls s's Write (the sink's, or its fallback's) with the
+// write timeout, turning a panic into an error; late reports a call that
+// ran past its timeout.
+func (w *sinkWriter) safeWrite(s core.Sink, entries []core.Entry) (n int, late bool, err error) {
 	w.call.begin()
 	defer func() {
 		late = w.call.end()
@@ -495,7 +496,7 @@ func (w *sinkWriter) safeWrite() (n int, late bool, err error) {
 			n, err = 0, fmt.Errorf("panic: %v", r)
 		}
 	}()
-	n, err = w.sink.Write(w.call, w.entries)
+	n, err = s.Write(w.call, entries)
 	return n, false, err
 }
 
