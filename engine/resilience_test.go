@@ -230,3 +230,42 @@ func TestSlowSinkTripsItsBreaker(t *testing.T) {
 	require.Equal(t, uint64(18), st.Dropped.BreakerOpen, "then the breaker kept the writer off the sink")
 	require.Equal(t, breaker.Open, e.Metrics(false).Sinks[0].Breaker.State)
 }
+
+// Under sustained load (a quarter of stallRate, four goroutines, 0.6s), a
+// sink that fails in bursts falls back and recovers over and over, and
+// every event ends exactly once: written by the sink, written or failed by
+// the fallback, or failed after its retries; the healthy sink beside it
+// receives all of them.
+func TestFlappingSinkUnderLoadAccountsExactly(t *testing.T) {
+	var start atomic.Int64
+	s := &troubledSink{Memory: sinks.NewMemory(sinks.MemoryOptions{}), mode: func(int64) string {
+		// Down for 30ms of every 100ms, by the clock.
+		if ms := (time.Now().UnixNano() - start.Load()) / 1e6; ms%100 < 30 {
+			return "fail"
+		}
+		return "ok"
+	}}
+	fb := sinks.NewMemory(sinks.MemoryOptions{})
+	healthy := sinks.NewMemory(sinks.MemoryOptions{})
+	start.Store(time.Now().UnixNano())
+	e := newEngine(t,
+		engine.WithSink(s, engine.SinkName("flappy"), engine.SinkFallback(fb),
+			engine.SinkBreaker(breaker.Config{FailureThreshold: 3, ResetTimeout: 10 * time.Millisecond}),
+			engine.SinkRetry(engine.RetryPolicy{MaxAttempts: 2, InitialBackoff: 5 * time.Millisecond, MaxBackoff: 5 * time.Millisecond, Multiplier: 1, MaxElapsed: time.Second})),
+		engine.WithSink(healthy, engine.SinkName("healthy")),
+		engine.WithErrorHandler(func(error) {}))
+	n := stallRate / 4 * 6 / 10
+	logAtRate(e.Logger(), 4, n, stallRate/4)
+	flush(t, e)
+	rep := e.Stats()
+	st := rep.Sinks[0]
+	requireFallbackExact(t, st, fb)
+	require.Equal(t, uint64(n), st.Accepted)
+	require.Zero(t, st.Dropped.Total(), "with a fallback nothing is dropped: %+v", st.Dropped)
+	require.Positive(t, st.Diverted)
+	require.Positive(t, st.Written)
+	require.Equal(t, uint64(n), rep.Sinks[1].Written, "the healthy sink got everything")
+	m := e.Metrics(false).Sinks[0].Breaker
+	t.Logf("written %d, diverted %d, failed %d, retries %d; breaker opened %d times", st.Written, st.Diverted, st.Failed, st.Retries, m.Transitions[breaker.Open])
+	require.Greater(t, m.Transitions[breaker.Open], uint64(1), "it flapped")
+}
