@@ -208,3 +208,36 @@ func Example_shutdownInMain() {
 	// Output:
 	// shutdown: err=<nil> written=1000 dropped=0 pending=0
 }
+
+// A service's shutdown: cleanup handlers run first (what they log is
+// delivered), then the engine drains for at most 2s (Graceful), and the
+// drain's report says what each sink received and lost. In a service, let
+// drain.HandleSignals(ctx, e.Controller(), drain.SignalConfig{...}) start
+// it on SIGTERM.
+func Example_shutdown() {
+	console, _ := shardlog.NewConsole(shardlog.ConsoleOptions{Out: os.Stdout, Encoder: shardlog.Text{Keys: noTime()}})
+	e, err := shardlog.New(shardlog.WithSink(console, shardlog.SinkName("console")))
+	if err != nil {
+		panic(err)
+	}
+	_ = e.OnShutdown("http server", func(ctx context.Context) error {
+		e.Logger().Info("listener closed")
+		return nil
+	})
+	e.Logger().Info("serving")
+
+	rep, err := e.Shutdown(context.Background(), shardlog.Graceful(2*time.Second))
+	if err != nil {
+		panic(err)
+	}
+	d := rep.Drain
+	fmt.Println("strategy:", d.Strategy, "clean:", d.Clean())
+	for _, s := range rep.Sinks {
+		fmt.Printf("%s: written %d, lost %d\n", s.Name, s.Written, d.Lost())
+	}
+	// Output:
+	// level=INFO msg=serving
+	// level=INFO msg="listener closed"
+	// strategy: graceful(2s) clean: true
+	// console: written 2, lost 0
+}

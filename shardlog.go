@@ -1,9 +1,12 @@
 package shardlog
 
 import (
+	"time"
+
 	"github.com/shardlog/shardlog/breaker"
 	"github.com/shardlog/shardlog/budget"
 	"github.com/shardlog/shardlog/core"
+	"github.com/shardlog/shardlog/drain"
 	"github.com/shardlog/shardlog/engine"
 )
 
@@ -104,3 +107,22 @@ func New(opts ...Option) (*Engine, error) { return engine.New(opts...) }
 
 // Reasons returns every drop reason, in order (for reports and metrics).
 func Reasons() []Reason { return engine.Reasons() }
+
+// Strategy says how much of what is queued a shutdown delivers
+// (Engine.Shutdown; see package drain): FlushPending (the default) delivers
+// everything unless the context ends first, Graceful(d) delivers for at
+// most d, Immediate discards what is queued (counted dropped{shutdown}).
+// DrainReport is the shutdown's own report (Report.Drain).
+type (
+	Strategy    = drain.Strategy
+	DrainReport = drain.Report
+)
+
+// The shutdown strategies; see drain.Strategy.
+var (
+	Immediate    = drain.Immediate
+	FlushPending = drain.FlushPending
+)
+
+// Graceful delivers for at most timeout, then abandons the rest, counted.
+func Graceful(timeout time.Duration) Strategy { return drain.Graceful(timeout) }

@@ -257,20 +257,20 @@ func (e *Engine) noteLimit() {
 }
 
 // runLimitHook calls the WithOnLimitExceeded hook when woken, at most once
-// per limitHookInterval, until Shutdown has finished.
+// per limitHookInterval, until the shutdown has finished.
 func (e *Engine) runLimitHook() {
 	var reported uint64
 	var last time.Time
 	for {
 		select {
 		case <-e.limitWake:
-		case <-e.shutdownDone:
+		case <-e.ctrl.Done():
 			return
 		}
 		if wait := limitHookInterval - time.Since(last); !last.IsZero() && wait > 0 {
 			select {
 			case <-time.After(wait):
-			case <-e.shutdownDone:
+			case <-e.ctrl.Done():
 				return
 			}
 		}

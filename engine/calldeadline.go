@@ -31,6 +31,7 @@ type callContext struct {
 	done     chan struct{}
 	closed   bool
 	err      error
+	stopped  error // set by stop: every call from now on starts ended
 }
 
 func newCallContext(parent context.Context, timeout time.Duration) *callContext {
@@ -50,6 +51,11 @@ func (c *callContext) begin() {
 	c.err = nil
 	c.deadline = time.Now().Add(c.timeout)
 	c.active = true
+	if c.stopped != nil {
+		c.closeLocked(c.stopped)
+		c.mu.Unlock()
+		return
+	}
 	c.mu.Unlock()
 	c.timer.Reset(c.timeout)
 }
@@ -73,9 +79,12 @@ func (c *callContext) expire() {
 	c.mu.Unlock()
 }
 
-// abort ends the call in progress, if any, with err (Shutdown gave up).
-func (c *callContext) abort(err error) {
+// stop ends the call in progress, if any, and every later one as it
+// begins, with err (Shutdown gave up, or discards). Under the mutex, so a
+// call that begins concurrently either is ended here or sees stopped.
+func (c *callContext) stop(err error) {
 	c.mu.Lock()
+	c.stopped = err
 	if c.active {
 		c.closeLocked(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/shardlog/shardlog/budget"
 	"github.com/shardlog/shardlog/core"
+	"github.com/shardlog/shardlog/drain"
 	"github.com/shardlog/shardlog/ring"
 )
 
@@ -43,10 +44,13 @@ type Engine struct {
 	limitWake chan struct{}  // wakes runLimitHook; nil without a hook
 
 	state        atomic.Int32 // stateRunning, stateClosing, stateClosed
-	shutdownOnce sync.Once
-	shutdownDone chan struct{}
-	reportErr    error
+	ctrl         *drain.Controller
 	flusherWG    sync.WaitGroup
+	flushersDone chan struct{} // closed once every flusher has returned
+	// discarding is set by an Immediate shutdown, or when a drain's
+	// deadline passed: flushers count what they drain as dropped
+	// (shutdown) instead of preparing it for the sinks.
+	discarding atomic.Bool
 }
 
 const (
@@ -73,14 +77,18 @@ func New(opts ...Option) (*Engine, error) {
 	if cfg.level == nil {
 		cfg.level = new(core.LevelVar) // LevelInfo
 	}
+	var err error
 	e := &Engine{
 		cfg:          cfg,
 		level:        cfg.level,
 		classes:      newLevelClasses(cfg.sinks),
 		epoch:        time.Now(),
-		shutdownDone: make(chan struct{}),
+		flushersDone: make(chan struct{}),
 	}
 	e.wall.init(e.epoch)
+	if e.ctrl, err = e.newController(); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
 	e.errs.init(cfg.onError)
 	e.rules = slices.Clone(cfg.rules)
 	slices.SortStableFunc(e.rules, func(a, b policyRule) int { return int(b.min) - int(a.min) })
@@ -94,7 +102,6 @@ func New(opts ...Option) (*Engine, error) {
 		OnEvict:      e.onEvict,
 		BlockTimeout: cfg.blockFor,
 	}
-	var err error
 	if cfg.queue == MutexQueue {
 		e.mq, err = ring.NewMutex(rcfg)
 		e.q = e.mq
@@ -252,79 +259,6 @@ func (e *Engine) Flush(ctx context.Context) error {
 		}
 	}
 	return first
-}
-
-// Shutdown stops the engine: later log calls are dropped as closed, every
-// event accepted before is written if the sinks allow it before ctx is
-// done, and every sink is flushed and closed. It returns by ctx's deadline
-// whatever the sinks do.
-//
-// The error is nil only when everything accepted was written, failed or
-// dropped for a counted reason and every sink was closed; ctx.Err() when
-// the deadline cut the drain short; otherwise the first sink Close error.
-//
-// The Report is the accounting at the moment Shutdown returns. After a
-// clean shutdown nothing is Pending. After the deadline, events still held
-// are counted dropped{shutdown}, except those inside a sink call that had
-// not returned: they stay Pending, the sink is marked Stuck, and they
-// settle when that call returns. A later call (concurrent or repeated)
-// waits for the first to finish and returns the accounting as it is then,
-// so it shows settled figures once the stuck calls have returned.
-func (e *Engine) Shutdown(ctx context.Context) (Report, error) {
-	e.shutdownOnce.Do(func() {
-		// Close the queue before anything else: flushers decide their
-		// final epoch from the queue's closed flag, so no event can be
-		// accepted after a flusher has taken its final target.
-		e.q.Close()
-		hookShutdownAfterClose()
-		e.state.Store(stateClosing)
-		for _, f := range e.flushers {
-			signal(f.kick)
-		}
-		go func() {
-			e.flusherWG.Wait()
-			for _, w := range e.writers {
-				signal(w.wake)
-			}
-		}()
-		var first error
-	wait:
-		for _, w := range e.writers {
-			select {
-			case <-w.exited:
-				if w.closeErr != nil && first == nil {
-					first = fmt.Errorf("engine: close %s: %w", w.name, w.closeErr)
-				}
-			case <-ctx.Done():
-				// Give up on the writers that are still busy: each stops
-				// at its next step and counts what it holds as dropped.
-				for _, w := range e.writers {
-					w.abandon()
-				}
-				// Wait for that count, except from writers inside a sink
-				// call (see sinkWriter.abandoned): those are not waited on.
-				for _, w := range e.writers {
-					if !w.inCall.Load() {
-						select {
-						case <-w.settled:
-						case <-w.exited:
-						}
-					}
-				}
-				first = ctx.Err()
-				break wait
-			}
-		}
-		e.reportErr = first
-		e.state.Store(stateClosed)
-		close(e.shutdownDone)
-	})
-	select {
-	case <-e.shutdownDone:
-	case <-ctx.Done():
-		return e.Stats(), ctx.Err()
-	}
-	return e.Stats(), e.reportErr
 }
 
 // signal does a non-blocking send on a capacity-1 channel.

@@ -285,6 +285,14 @@ func (f *flusher) round() (drained int, caughtUp bool) {
 		f.inEpoch = false
 		f.ready = max(f.ready, f.epochWM)
 	}
+	if e.discarding.Load() {
+		// An Immediate shutdown (or a drain past its deadline): nothing
+		// drained now reaches a sink, so skip enriching and encoding and
+		// count it at once; writers count what they hold (dropHeld).
+		f.cur = nil
+		f.discard(b)
+		return drained, caughtUp
+	}
 	switch {
 	case b.n == len(b.events) || (b.n > 0 && f.ready != noWatermark && !f.hold()):
 		f.cur = nil
@@ -299,6 +307,24 @@ func (f *flusher) round() (drained int, caughtUp bool) {
 		f.shed()
 	}
 	return drained, caughtUp
+}
+
+// discard counts b's events as dropped (shutdown) for the sinks of their
+// level class, and releases b. Enrichers and filters have not run: an
+// event a filter would have dropped counts as shutdown too.
+func (f *flusher) discard(b *batch) {
+	e := f.e
+	byClass := make([]uint64, e.classes.count()) // shutdown only
+	for i := 0; i < b.n; i++ {
+		byClass[e.classes.of(b.events[i].Level)]++
+	}
+	for k, n := range byClass {
+		if n > 0 {
+			e.counters[f.shard].dropped[Shutdown][k].Add(n)
+		}
+	}
+	b.refs.Store(1)
+	b.release()
 }
 
 // hold reports whether a completed epoch's batch may be kept to fill
@@ -566,7 +592,7 @@ func (f *flusher) publish(b *batch) {
 // (sink-lagging) to make room, and its watermark rides on b. An abandoned
 // writer (Shutdown gave up on it) takes nothing more: push returns false.
 func (f *flusher) push(w *sinkWriter, b *batch, wm int64) bool {
-	if w.abandoned.Load() {
+	if w.abandoned.Load() || w.discarding.Load() {
 		return false
 	}
 	l := w.lanes[f.shard]
@@ -608,7 +634,7 @@ func (f *flusher) pace(w *sinkWriter, l *lane) {
 	f.timer.Reset(stallAfter)
 	defer f.timer.Stop()
 	for l.len() >= lanePace {
-		if w.abandoned.Load() || w.lagging.Load() {
+		if w.abandoned.Load() || w.discarding.Load() || w.lagging.Load() {
 			return
 		}
 		signal(w.wake)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/shardlog/shardlog/core"
+	"github.com/shardlog/shardlog/drain"
 	"github.com/shardlog/shardlog/ring"
 )
 
@@ -76,7 +77,7 @@ func (l *Logger) Fatal(msg string, fields ...core.Field) {
 	l.emit(context.Background(), core.LevelFatal, msg, fields, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), l.e.cfg.fatalWait)
 	defer cancel()
-	_, _ = l.e.Shutdown(ctx)
+	_, _ = l.e.Shutdown(ctx, drain.Graceful(l.e.cfg.fatalWait))
 	l.e.cfg.exit(1)
 }
 

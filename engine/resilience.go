@@ -252,7 +252,7 @@ func (w *sinkWriter) waitToRetry(d time.Duration) bool {
 	select {
 	case <-t.C:
 		return !w.abandoned.Load()
-	case <-w.ctx.Done():
+	case <-w.halt:
 		return false
 	}
 }

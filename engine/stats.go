@@ -2,6 +2,7 @@ package engine
 
 import (
 	"github.com/shardlog/shardlog/core"
+	"github.com/shardlog/shardlog/drain"
 	"github.com/shardlog/shardlog/hist"
 )
 
@@ -137,6 +138,10 @@ type Report struct {
 	// too big a value, a marshal error, a panic; see core.Any), counted
 	// across the whole process (core.Placeholders).
 	Placeholders uint64 `json:"placeholders"`
+	// Drain is the shutdown's own report (Shutdown sets it; Stats leaves
+	// it nil): the strategy, how long each stage and handler took, which
+	// were abandoned, and what each sink received and lost during it.
+	Drain *drain.Report `json:"drain,omitempty"`
 }
 
 // Stats returns the accounting of every sink. It may be called at any

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,6 +46,14 @@ type sinkWriter struct {
 	abandoned atomic.Bool
 	inCall    atomic.Bool
 	settled   chan struct{} // closed once the writer has counted everything it held
+	flushed   chan struct{} // closed once its last Flush returned (or was skipped)
+	// discarding is set by an Immediate shutdown: the writer counts what
+	// it holds and what its lanes hold as dropped (shutdown), the call in
+	// progress is cut short, and the sink is flushed and closed with the
+	// drain's context (unlike abandoned, which closes with a canceled one).
+	discarding atomic.Bool
+	halt       chan struct{} // closed by discard or abandon: retries stop waiting
+	haltOnce   sync.Once
 	// lagging is set by a flusher that found us stalled (no write
 	// completed for stallAfter while it waited for room; flusher.push) or
 	// dropped batches of ours; while set, flushers queue our batches
@@ -120,6 +129,8 @@ func newSinkWriter(e *Engine, index int, sc sinkConfig, enc, shards int) *sinkWr
 		flushes:    make(chan flushRequest),
 		exited:     make(chan struct{}),
 		settled:    make(chan struct{}),
+		flushed:    make(chan struct{}),
+		halt:       make(chan struct{}),
 		latency:    hist.NewLatencyRecorder(),
 		batchSizes: mustRecorder(1, 1<<16, 2),
 		held:       make([]int, shards),
@@ -157,6 +168,11 @@ func (w *sinkWriter) run() {
 	for {
 		if w.abandoned.Load() {
 			w.giveUp()
+			return
+		}
+		if w.discarding.Load() {
+			w.dropHeld()
+			w.finish()
 			return
 		}
 		progress, done := w.round()
@@ -397,7 +413,8 @@ func (w *sinkWriter) write() {
 	// wake it, and may hold a half-empty batch to fill it further
 	// (flusher.hold). round sets the flag again after the call.
 	w.waitingForWatermark.Store(false)
-	if !w.enterCall() {
+	if !w.enterCall() || w.discarding.Load() {
+		w.leaveCall()
 		w.counters.dropped[Shutdown].Add(uint64(len(w.entries)))
 		clear(w.entries)
 		return
@@ -435,6 +452,12 @@ func (w *sinkWriter) write() {
 	case errors.Is(err, core.ErrNotAttempted):
 		// Not tried: dropped for this sink, not a failure of it.
 		w.counters.dropped[NotAttempted].Add(uint64(rest))
+		err = nil
+	case (w.discarding.Load() || w.abandoned.Load()) && errors.Is(err, context.Canceled):
+		// The shutdown cut the call short (Immediate, or its deadline
+		// passed): what it did not write is lost to the shutdown, like
+		// the rest of the queue, not a failure of the sink.
+		w.counters.dropped[Shutdown].Add(uint64(rest))
 		err = nil
 	default:
 		w.counters.failed.Add(uint64(rest))
@@ -559,18 +582,22 @@ func (w *sinkWriter) serveFlushes() (fresh bool) {
 	return fresh
 }
 
-// finish runs when every shard is finished and everything is written: the
-// accounting is settled before the sink's last calls.
+// finish runs when every shard is finished and everything is written (or
+// discarded): the accounting is settled before the sink's last calls. The
+// shutdown's stages watch settled, flushed and exited in turn.
 func (w *sinkWriter) finish() {
 	close(w.settled)
 	for _, r := range w.pending {
 		r.done <- ErrClosed
 	}
 	w.pending = nil
+	w.inCall.Store(true) // Flush and Close are sink calls too (Stats' Stuck)
 	_ = w.safeCall("flush", w.sink.Flush, w.ctx)
-	w.closeErr = w.safeCall("close", w.sink.Close, w.ctx)
 	w.flushFallback(w.ctx)
+	close(w.flushed)
+	w.closeErr = w.safeCall("close", w.sink.Close, w.ctx)
 	w.closeFallback(w.ctx)
+	w.inCall.Store(false)
 }
 
 // abandon is called by Shutdown when its deadline passes: the writer stops
@@ -579,13 +606,39 @@ func (w *sinkWriter) finish() {
 func (w *sinkWriter) abandon() {
 	w.abandoned.Store(true)
 	w.cancel()
-	w.call.abort(context.Canceled)
+	w.call.stop(context.Canceled)
+	w.haltOnce.Do(func() { close(w.halt) })
+	signal(w.wake)
+}
+
+// discard is called by an Immediate shutdown: the writer stops at its next
+// step (the call in progress, and every later one, sees its context
+// canceled), counts what it holds as dropped (shutdown), and flushes and
+// closes the sink (finish).
+func (w *sinkWriter) discard() {
+	w.discarding.Store(true)
+	w.call.stop(context.Canceled)
+	w.haltOnce.Do(func() { close(w.halt) })
 	signal(w.wake)
 }
 
 func (w *sinkWriter) giveUp() {
+	w.dropHeld()
+	close(w.settled)
+	close(w.flushed) // no Flush: the sink gets a canceled Close
+	// Close with the canceled context, so the sink can release what it
+	// holds; Shutdown does not wait for this call.
+	w.closeErr = w.safeCall("close", w.sink.Close, w.ctx)
+	w.closeFallback(w.ctx)
+}
+
+// dropHeld counts every event the writer holds or its lanes hold as
+// dropped (shutdown) and releases the batches, once the flushers are done,
+// and answers pending flush requests with ErrClosed.
+func (w *sinkWriter) dropHeld() {
 	// Flushers do no I/O and finish their final drain quickly (a push to
-	// an abandoned writer's lane fails at once); once they have, nothing
+	// an abandoned writer's lane fails at once, and under an Immediate
+	// shutdown they discard what they drain); once they have, nothing
 	// more can enter our lanes.
 	w.e.flusherWG.Wait()
 	lost := 0
@@ -605,11 +658,6 @@ func (w *sinkWriter) giveUp() {
 		r.done <- ErrClosed
 	}
 	w.pending = nil
-	close(w.settled)
-	// Close with the canceled context, so the sink can release what it
-	// holds; Shutdown does not wait for this call.
-	w.closeErr = w.safeCall("close", w.sink.Close, w.ctx)
-	w.closeFallback(w.ctx)
 }
 
 func (w *sinkWriter) countRemaining(c cursor) int {

@@ -288,7 +288,7 @@ func TestCleanupReportsPending(t *testing.T) {
 	ft.finish()
 	require.Less(t, time.Since(start), 5*time.Second, "the cleanup is bounded")
 	errs := ft.errorsText()
-	require.Contains(t, errs, "shutdown: context deadline exceeded")
+	require.Contains(t, errs, "shutdown: drain: flush-pending: context deadline exceeded")
 	require.Contains(t, errs, `sink "hung": 1 pending (the sink is stuck in a call)`)
 	require.NotContains(t, errs, `sink "testlog"`)
 	require.Zero(t, ft.Late())
