@@ -101,6 +101,22 @@ func (b *batch) release() {
 	}
 }
 
+// drop is release at shutdown (sinkWriter.dropHeld): the last reference
+// returns the batch's charge to the budget, but the batch is neither
+// cleared nor returned to its free list. Nothing will reuse it, and
+// clearing every event (about 700 bytes each) was most of an Immediate
+// shutdown's time (10ms of 11 for 100 000 queued events); the collector
+// takes the batch and what its events reference together.
+func (b *batch) drop() {
+	if b.refs.Add(-1) != 0 {
+		return
+	}
+	if b.budget != nil {
+		b.budget.Release(b.charged)
+	}
+	b.charged = 0
+}
+
 // sortByMono orders the batch's events by Mono. Events of one goroutine are
 // already in order, and different goroutines' events are out of order only
 // within the few nanoseconds between claiming a slot and reading the clock,

@@ -644,13 +644,13 @@ func (w *sinkWriter) dropHeld() {
 	lost := 0
 	for _, c := range w.merge {
 		lost += w.countRemaining(c)
-		c.b.release()
+		c.b.drop()
 	}
 	w.merge = w.merge[:0]
 	for s := range w.lanes {
 		for b, _ := w.lanes[s].pop(); b != nil; b, _ = w.lanes[s].pop() {
 			lost += w.countRemaining(w.skip(cursor{b: b, shard: s}))
-			b.release()
+			b.drop()
 		}
 	}
 	w.counters.dropped[Shutdown].Add(uint64(lost))
