@@ -340,3 +340,30 @@ func TestShutdownRefusesTwoStrategies(t *testing.T) {
 	require.ErrorContains(t, err, "at most one strategy")
 	require.NoError(t, e.Flush(context.Background()), "the engine still runs")
 }
+
+// A handler that hangs holds the drain only until the deadline: it is
+// named abandoned, the engine's stages then run with the done context and
+// count everything still queued as dropped{shutdown}, and nothing is left
+// pending. Mutation caught: stages that return at once on a done context
+// without giving up on the pipeline (expire) leave the queue pending.
+func TestAHungHandlerCannotHoldTheShutdown(t *testing.T) {
+	mem := sinks.NewMemory(sinks.MemoryOptions{})
+	h := newHeldSink(mem, true)
+	e := newEngine(t, shutdownOptions(h)...)
+	const n = 5_000
+	queueBehind(t, e, h, n)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	require.NoError(t, e.OnShutdown("hung", func(context.Context) error { <-release; return nil }))
+	start := time.Now()
+	rep, err := e.Shutdown(context.Background(), drain.Graceful(50*time.Millisecond))
+	t.Logf("returned in %v", time.Since(start))
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Less(t, time.Since(start), 500*time.Millisecond)
+	require.Len(t, rep.Drain.Handlers, 1)
+	require.True(t, rep.Drain.Handlers[0].Abandoned, "%+v", rep.Drain.Handlers[0])
+	require.Contains(t, rep.Drain.String(), `"hung": still running`)
+	s := rep.Sinks[0]
+	require.Equal(t, uint64(n), s.Dropped.Shutdown, "%+v", s)
+	requireBalanced(t, rep)
+}
