@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -268,4 +269,61 @@ func TestFlappingSinkUnderLoadAccountsExactly(t *testing.T) {
 	m := e.Metrics(false).Sinks[0].Breaker
 	t.Logf("written %d, diverted %d, failed %d, retries %d; breaker opened %d times", st.Written, st.Diverted, st.Failed, st.Retries, m.Transitions[breaker.Open])
 	require.Greater(t, m.Transitions[breaker.Open], uint64(1), "it flapped")
+}
+
+// A sink that hangs in a Write and ignores its context (a peer that never
+// answers, a write on a dead NFS mount) holds only its own writer: under
+// every policy the callers do not wait for it (the flushers stop pacing a
+// sink that completes no write and queue its batches within the budget),
+// and a healthy sink beside it receives everything promptly. Its events
+// stay accounted for: queued (pending) or dropped for a counted reason.
+func TestASinkHungIgnoringItsContextHoldsOnlyItsOwnWriter(t *testing.T) {
+	for _, p := range policies {
+		t.Run(p.String(), func(t *testing.T) {
+			// Sinks that keep nothing: a memory sink keeping every event
+			// makes the collector's work, not the hung sink, the limit.
+			hung := newHeldSink(&encodingCountSink{}, false)
+			healthy := &encodingCountSink{}
+			e := newEngine(t, engine.WithOverflow(p),
+				engine.WithSink(hung, engine.SinkName("hung"), engine.SinkWithoutBreaker()),
+				engine.WithSink(healthy, engine.SinkName("healthy")),
+				engine.WithErrorHandler(func(error) {}))
+			t.Cleanup(hung.open) // before the engine's shutdown (cleanups run last first)
+			e.Logger().Info("first")
+			<-hung.entered
+			n := stallRate / 4 // a quarter of a second of load
+			var slowest atomic.Int64
+			var wg sync.WaitGroup
+			for g := range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					interval := time.Duration(int64(time.Second) * 4 / int64(stallRate))
+					start := time.Now()
+					for i := range n / 4 {
+						if due := start.Add(time.Duration(i) * interval); time.Until(due) > time.Millisecond {
+							time.Sleep(time.Until(due))
+						}
+						t0 := time.Now()
+						e.Logger().Info("request handled", core.Int("g", g), core.Int("i", i))
+						if d := int64(time.Since(t0)); d > slowest.Load() {
+							slowest.Store(d) // racy max: good enough for a bound
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			waitStart := time.Now()
+			require.Eventually(t, func() bool { return healthy.n.Load() == int64(n+1) }, 5*time.Second, time.Millisecond,
+				"the healthy sink gets everything: %+v", e.Stats().Sinks)
+			t.Logf("%s: slowest call %v; the healthy sink had everything %v after the last call", p, time.Duration(slowest.Load()), time.Since(waitStart))
+			require.Less(t, time.Duration(slowest.Load()), 200*time.Millisecond, "no caller waits for the hung sink")
+			st := e.Stats()
+			require.Zero(t, st.Sinks[1].Dropped.Total(), "%+v", st.Sinks[1])
+			h := st.Sinks[0]
+			require.Equal(t, uint64(n+1), h.Accepted)
+			require.Zero(t, h.Written)
+			require.Equal(t, h.Accepted, h.Pending+h.Dropped.Total(), "%+v", h)
+		})
+	}
 }
