@@ -24,6 +24,9 @@ type batch struct {
 	// blocking is set when an event of the batch was logged under the
 	// Block policy (see flusher.push).
 	blocking bool
+	// spill is set on a batch of events the ring evicted and the spill
+	// kept (spill.go); writers hold those beyond their limit (collect).
+	spill bool
 	// charged is what the batch holds of the memory budget (its slots,
 	// its events' footprints, its encodings), released with it.
 	charged int64
@@ -84,6 +87,7 @@ func (b *batch) release() {
 	}
 	b.n = 0
 	b.blocking = false
+	b.spill = false
 	b.order = b.order[:0]
 	if b.budget != nil {
 		b.budget.Release(b.charged)

@@ -419,8 +419,9 @@ func TestStalledSinkQueuesFullBatches(t *testing.T) {
 // (a large one charges itself at the call), ring evictions or refusals,
 // and a truncation, once everything is written the budget's usage is
 // back to zero. Mutations caught: not releasing a large event's charge
-// when the ring evicts it (onEvict: drop-oldest fails), or when the ring
-// refuses it (enqueue: drop-newest fails).
+// when the ring evicts it and the spill keeps it (its charge must move to
+// the spill's batch: drop-oldest fails), or when the ring refuses it
+// (enqueue: drop-newest fails).
 func TestBudgetUsageReturnsToZero(t *testing.T) {
 	for _, pol := range []ring.Policy{ring.DropOldest, ring.DropNewest} {
 		t.Run(pol.String(), func(t *testing.T) {
@@ -455,7 +456,12 @@ func TestBudgetUsageReturnsToZero(t *testing.T) {
 			requireBalanced(t, rep)
 			d := rep.Sinks[0].Dropped
 			if pol == ring.DropOldest {
-				require.Positive(t, d.QueueFullOldest, "the small ring evicted: %+v", d)
+				// Evicted events are kept (spilled) while the budget has
+				// room, and lost after.
+				sh := e.Metrics(false).Engine.Shards[0]
+				t.Logf("evicted %d, spilled %d", sh.Evicted, sh.Spilled)
+				require.Positive(t, sh.Spilled, "the small ring evicted and the spill kept: %+v", sh)
+				require.Equal(t, sh.Evicted, sh.Spilled+d.QueueFullOldest, "an evicted event is kept or lost")
 			} else {
 				require.Positive(t, d.QueueFullNewest, "the small ring refused: %+v", d)
 			}

@@ -33,6 +33,8 @@ type Engine struct {
 	q  ring.Queue[core.Event]
 
 	counters []*shardCounters
+	spills   []spill // per shard: events a full ring evicted, kept (spill.go)
+	spillMax int     // spillBatches
 	flushers []*flusher
 	writers  []*sinkWriter
 	encoders []core.Encoder // distinct encoders used by sinks
@@ -116,6 +118,8 @@ func New(opts ...Option) (*Engine, error) {
 	for range shards {
 		e.counters = append(e.counters, newShardCounters(e.classes.count()))
 	}
+	e.spills = make([]spill, shards)
+	e.spillMax = spillBatches(e)
 
 	// Distinct encoders, so each event is encoded once per format.
 	encIndex := make([]int, len(cfg.sinks))
@@ -212,10 +216,14 @@ func (e *Engine) policyFor(l core.Level) ring.Policy {
 // monotonic clock, half the cost of time.Now.
 func (e *Engine) mono() int64 { return int64(time.Since(e.epoch)) }
 
-// onEvict runs on a producer that evicted ev under DropOldest: the event
-// was accepted earlier, so it is now dropped as queue-full-oldest for the
-// sinks of its class.
+// onEvict runs on a producer that evicted ev under DropOldest (or a Block
+// call shedding an unprotected entry): the event is kept in the shard's
+// spill while the budget has room; otherwise, accepted earlier, it is now
+// dropped as queue-full-oldest for the sinks of its class.
 func (e *Engine) onEvict(shard int, ev *core.Event) {
+	if e.spillEvicted(shard, ev) {
+		return // kept in memory; the flusher takes it (spill.go)
+	}
 	e.counters[shard].dropped[QueueFullOldest][e.classes.of(ev.Level)].Add(1)
 	if ev.Charged > 0 {
 		e.budget.Release(ev.Charged)

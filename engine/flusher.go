@@ -69,7 +69,8 @@ type flusher struct {
 	epochT0      int64 // the epoch's clock reading
 	epochWM      int64 // the watermark it publishes (see above)
 	epochTarget  uint64
-	epochClosing bool // the epoch began after Shutdown closed the queue
+	epochClosing bool     // the epoch began after Shutdown closed the queue
+	spilled      []*batch // batches taken from the shard's spill this round (reused)
 	// ready is the watermark of the last completed epoch while it waits
 	// for the batch it covers to be pushed (see hold); noWatermark when
 	// none waits.
@@ -285,14 +286,31 @@ func (f *flusher) round() (drained int, caughtUp bool) {
 		f.inEpoch = false
 		f.ready = max(f.ready, f.epochWM)
 	}
+	// After Consumed: every event it counts as evicted has been kept by
+	// then, so the epoch's watermark covers nothing still in the spill.
+	// Full batches only, but for the epoch's end (heldLimit counts on it).
+	f.spilled = e.takeSpill(f.shard, f.spilled[:0], caughtUp)
+	for _, sb := range f.spilled {
+		drained += sb.n
+	}
 	if e.discarding.Load() {
 		// An Immediate shutdown (or a drain past its deadline): nothing
 		// drained now reaches a sink, so skip enriching and encoding and
 		// count it at once; writers count what they hold (dropHeld).
 		f.cur = nil
 		f.discard(b)
+		for _, sb := range f.spilled {
+			f.discard(sb)
+		}
+		clear(f.spilled)
 		return drained, caughtUp
 	}
+	for _, sb := range f.spilled {
+		sb.wm = noWatermark
+		f.prepare(sb)
+		f.publish(sb)
+	}
+	clear(f.spilled)
 	switch {
 	case b.n == len(b.events) || (b.n > 0 && f.ready != noWatermark && !f.hold()):
 		f.cur = nil
@@ -438,6 +456,14 @@ func (f *flusher) dropFor(w *sinkWriter, b *batch, r Reason) {
 // the batch carrying its next watermark. That shard can always progress, so the writer never
 // deadlocks on its limit; and since the limit bounds what a writer holds,
 // the batch pool bounds the memory.
+//
+// The limit counts the batches the flusher drained. An epoch also carries
+// the batches of events the ring evicted and the spill kept (spill.go), at
+// most spillBatches of them (the spill begins no more until the epoch
+// completes); a writer takes those beyond the limit (sinkWriter.collect),
+// so the argument above holds as it is, and the limit still bounds what a
+// writer holds of Block events, which are never evicted: the flusher's
+// pacing for a slow sink relies on that (push).
 func heldLimit(e *Engine) int {
 	epoch := (e.q.Capacity()+e.cfg.batchSize-1)/e.cfg.batchSize + 1
 	return 3*epoch + 1

@@ -64,8 +64,12 @@ type LevelCount struct {
 
 // ShardMetrics describe one shard of the queue.
 type ShardMetrics struct {
-	Depth   int    `json:"depth"`   // events waiting now
-	Evicted uint64 `json:"evicted"` // events evicted since New (queue-full-oldest)
+	Depth int `json:"depth"` // events waiting now
+	// Evicted counts events a full ring evicted for newer ones since New;
+	// of them, Spilled were kept in memory (the spill, within the budget)
+	// and delivered as usual, and the rest were lost (queue-full-oldest).
+	Evicted uint64 `json:"evicted"`
+	Spilled uint64 `json:"spilled"`
 	// FlusherLag is how far the shard's watermark trails the clock while
 	// events wait in it: a bound on the age of its oldest queued event.
 	// Zero when the shard is empty.
@@ -132,7 +136,7 @@ func (e *Engine) Metrics(histograms bool) Metrics {
 			m.Engine.AcceptedByLevel[k].Count += v
 			m.Engine.Accepted += v
 		}
-		sm := ShardMetrics{Depth: e.q.Depth(s), Evicted: e.q.Stats(s).Evicted}
+		sm := ShardMetrics{Depth: e.q.Depth(s), Evicted: e.q.Stats(s).Evicted, Spilled: e.spills[s].kept.Load()}
 		if wm := e.flushers[s].wm.Load(); sm.Depth > 0 && wm != noWatermark && wm < now {
 			sm.FlusherLag = time.Duration(now - wm)
 		}
@@ -208,6 +212,7 @@ func (m Metrics) since(prev Metrics, histograms bool) Metrics {
 	d.Engine.Shards = append([]ShardMetrics(nil), m.Engine.Shards...)
 	for s := range d.Engine.Shards {
 		d.Engine.Shards[s].Evicted -= prev.Engine.Shards[s].Evicted
+		d.Engine.Shards[s].Spilled -= prev.Engine.Shards[s].Spilled
 	}
 	d.Sinks = append([]SinkMetrics(nil), m.Sinks...)
 	for i := range d.Sinks {

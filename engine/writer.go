@@ -88,15 +88,16 @@ type sinkWriter struct {
 	fbEntries []core.Entry
 
 	// Writer-private state.
-	merge    cursorHeap // cursors into held batches that have events left, by next Mono
-	held     []int      // per shard, batches popped from its lane and not yet released
-	bound    []int64    // per shard, the watermark covering every batch taken (see collect)
-	spent    []*batch   // exhausted batches, released after the Write that used them
-	entries  []core.Entry
-	pending  []flushRequest
-	wm       []int64
-	timer    *time.Timer
-	closeErr error
+	merge     cursorHeap // cursors into held batches that have events left, by next Mono
+	held      []int      // per shard, batches popped from its lane and not yet released
+	heldSpill []int      // of which spill batches (not limited: see heldLimit)
+	bound     []int64    // per shard, the watermark covering every batch taken (see collect)
+	spent     []*batch   // exhausted batches, released after the Write that used them
+	entries   []core.Entry
+	pending   []flushRequest
+	wm        []int64
+	timer     *time.Timer
+	closeErr  error
 }
 
 // cursor is a position in a held batch's Mono order.
@@ -134,6 +135,7 @@ func newSinkWriter(e *Engine, index int, sc sinkConfig, enc, shards int) *sinkWr
 		latency:    hist.NewLatencyRecorder(),
 		batchSizes: mustRecorder(1, 1<<16, 2),
 		held:       make([]int, shards),
+		heldSpill:  make([]int, shards),
 		bound:      make([]int64, shards),
 		wm:         make([]int64, shards),
 	}
@@ -231,12 +233,15 @@ func (w *sinkWriter) collect() (bound int64, done bool) {
 	for s, f := range w.e.flushers {
 		wm := f.wm.Load()
 		w.wm[s] = wm
-		for w.held[s] < depth {
+		for w.held[s]-w.heldSpill[s] < depth {
 			b, bwm := w.lanes[s].pop()
 			if b == nil {
 				break
 			}
 			w.held[s]++
+			if b.spill {
+				w.heldSpill[s]++ // beyond the limit (heldLimit)
+			}
 			if f.pacing.Load() {
 				signal(f.room) // f waits for room in one of its lanes (flusher.pace)
 			}
@@ -379,6 +384,9 @@ func (w *sinkWriter) flushWant() int64 {
 // Write that may still reference its events.
 func (w *sinkWriter) retire(c cursor) {
 	w.held[c.shard]--
+	if c.b.spill {
+		w.heldSpill[c.shard]--
+	}
 	w.spent = append(w.spent, c.b)
 }
 

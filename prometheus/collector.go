@@ -53,13 +53,13 @@ type collector struct {
 	buckets []float64 // seconds
 	bounds  []int64   // the same, in nanoseconds
 
-	written, failed, dropped, pending, accepted, bytes, batches, errors, markers *prometheus.Desc
-	lagging, lastError, writeDuration                                            *prometheus.Desc
-	levelAccepted, queueDepth, queueEvicted, flusherLag, sinks, intErrs          *prometheus.Desc
-	truncated, budgetLimit, budgetUsage, budgetPeak, budgetOver                  *prometheus.Desc
-	budgetCrossings, budgetRefused, timeouts                                     *prometheus.Desc
-	diverted, fallbackWritten, fallbackFailed, breakerState, breakerTransitions  *prometheus.Desc
-	breakerRejected, retries                                                     *prometheus.Desc
+	written, failed, dropped, pending, accepted, bytes, batches, errors, markers      *prometheus.Desc
+	lagging, lastError, writeDuration                                                 *prometheus.Desc
+	levelAccepted, queueDepth, queueEvicted, queueSpilled, flusherLag, sinks, intErrs *prometheus.Desc
+	truncated, budgetLimit, budgetUsage, budgetPeak, budgetOver                       *prometheus.Desc
+	budgetCrossings, budgetRefused, timeouts                                          *prometheus.Desc
+	diverted, fallbackWritten, fallbackFailed, breakerState, breakerTransitions       *prometheus.Desc
+	breakerRejected, retries                                                          *prometheus.Desc
 }
 
 // NewCollector returns a collector of e's metrics. Each Collect reads one
@@ -113,6 +113,7 @@ func newCollector(read func(bool) shardlog.Metrics, opts ...Option) *collector {
 	c.levelAccepted = desc("events_accepted_total", "Log calls accepted, by level class (from the level up to the next one).", "level")
 	c.queueDepth = desc("queue_depth", "Events waiting in the shard's queue.", "shard")
 	c.queueEvicted = desc("queue_evicted_total", "Events evicted from the full shard for newer ones.", "shard")
+	c.queueSpilled = desc("queue_spilled_total", "Evicted events kept in memory (within the budget) and delivered, not lost.", "shard")
 	c.flusherLag = desc("flusher_lag_seconds", "Bound on the age of the shard's oldest queued event; 0 when empty.", "shard")
 	c.sinks = desc("sinks", "Sinks of the engine.")
 	c.intErrs = desc("internal_errors_total", "Internal errors the engine reported.")
@@ -130,7 +131,7 @@ func (c *collector) descs() []*prometheus.Desc {
 	return []*prometheus.Desc{
 		c.accepted, c.written, c.failed, c.dropped, c.pending, c.bytes, c.batches, c.errors, c.markers,
 		c.lagging, c.lastError, c.writeDuration,
-		c.levelAccepted, c.queueDepth, c.queueEvicted, c.flusherLag, c.sinks, c.intErrs,
+		c.levelAccepted, c.queueDepth, c.queueEvicted, c.queueSpilled, c.flusherLag, c.sinks, c.intErrs,
 		c.timeouts, c.retries, c.diverted, c.fallbackWritten, c.fallbackFailed, c.breakerState, c.breakerTransitions, c.breakerRejected,
 		c.truncated, c.budgetLimit, c.budgetUsage, c.budgetPeak, c.budgetOver, c.budgetCrossings, c.budgetRefused,
 	}
@@ -195,6 +196,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		shard := strconv.Itoa(i)
 		gauge(c.queueDepth, float64(sh.Depth), shard)
 		counter(c.queueEvicted, sh.Evicted, shard)
+		counter(c.queueSpilled, sh.Spilled, shard)
 		gauge(c.flusherLag, sh.FlusherLag.Seconds(), shard)
 	}
 	gauge(c.sinks, float64(m.Engine.Sinks))

@@ -37,7 +37,7 @@ func fixedMetrics() shardlog.Metrics {
 			Budget:          &budget.Snapshot{Limit: 128 << 20, Usage: 4096, Peak: 1 << 20, Crossings: 2, Refused: 3},
 			AcceptedByLevel: []shardlog.LevelCount{{Level: "INFO", Count: 10}, {Level: "ERROR", Count: 2}},
 			Shards: []shardlog.ShardMetrics{
-				{Depth: 3, Evicted: 1, FlusherLag: 2500 * time.Microsecond},
+				{Depth: 3, Evicted: 1, Spilled: 1, FlusherLag: 2500 * time.Microsecond},
 				{},
 			},
 		},

@@ -138,8 +138,11 @@ type Queue[T any] interface {
 	Depth(shard int) int
 	// Produced and Consumed are the shard's claim and release positions:
 	// every entry claimed before a load of Produced has been drained or
-	// evicted once Consumed has reached that value. The engine's
-	// watermarks are built on this.
+	// evicted once Consumed has reached that value, and the OnEvict hook
+	// of every evicted one has returned (a hook that keeps the entry, as
+	// the engine's spill does, has kept it). The engine's watermarks are
+	// built on this. Consumed is exact for the shard's consumer; for
+	// anyone else it may trail.
 	Produced(shard int) uint64
 	Consumed(shard int) uint64
 	// Notify returns a channel that receives a value when a producer
@@ -199,8 +202,10 @@ type Config[T any] struct {
 	// OnEvict, if set, is called by a producer that evicts an entry (under
 	// DropOldest, or Block shedding an unprotected entry), with the entry
 	// still in its slot (owned by that producer for the duration of the
-	// call), before the slot is released. The engine uses it to account
-	// for evicted events per sink. It must be quick and must not enqueue.
+	// call), before the slot is released. The engine uses it to keep the
+	// entry in memory instead (its spill), or to account for it as
+	// dropped. It must be quick and must not enqueue. Consumed does not
+	// pass the entry's position until the hook has returned.
 	OnEvict func(shard int, v *T)
 	// BlockTimeout bounds how long a Block enqueue waits for space, on top
 	// of its context; 0 means the context alone decides. The timer is made

@@ -78,7 +78,7 @@ func (r *Ring[T]) Depth(shard int) int { return r.shards[shard].depth() }
 func (r *Ring[T]) Produced(shard int) uint64 { return r.shards[shard].tail.Load() }
 
 // Consumed implements Queue.
-func (r *Ring[T]) Consumed(shard int) uint64 { return r.shards[shard].head.Load() }
+func (r *Ring[T]) Consumed(shard int) uint64 { return r.shards[shard].consumed() }
 
 // Notify implements Queue.
 func (r *Ring[T]) Notify(shard int) <-chan struct{} { return r.shards[shard].wake }

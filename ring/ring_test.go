@@ -338,3 +338,42 @@ func TestBlockTimeoutBoundsTheWait(t *testing.T) {
 		})
 	}
 }
+
+// Consumed does not pass an evicted entry until its OnEvict hook has
+// returned: a hook that keeps the entry (the engine's spill) has kept it
+// by then, which the engine's watermarks rely on. Mutation caught:
+// Consumed returning head (the evictor's claim), which passes the entry
+// while the hook is still copying it.
+func TestConsumedWaitsForTheEvictHook(t *testing.T) {
+	forEachVariant(t, func(t *testing.T, newQ func(ring.Config[int]) ring.Queue[int]) {
+		entered, release := make(chan struct{}), make(chan struct{})
+		var kept []int
+		q := newQ(ring.Config[int]{Shards: 1, Capacity: 2, OnEvict: func(_ int, v *int) {
+			close(entered)
+			<-release
+			kept = append(kept, *v)
+		}})
+		put(q, ring.DropOldest, 1)
+		put(q, ring.DropOldest, 2)
+		start := q.Consumed(0)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			put(q, ring.DropOldest, 3) // evicts 1
+		}()
+		<-entered
+		if _, isMutex := q.(*ring.Mutex[int]); !isMutex {
+			// (The mutex twin holds its lock through the hook: Consumed
+			// waits for it instead of returning.)
+			require.Equal(t, start, q.Consumed(0), "the hook has not returned")
+		}
+		close(release)
+		<-done
+		require.Equal(t, start+1, q.Consumed(0))
+		require.Equal(t, []int{1}, kept)
+		dst := make([]int, 4)
+		n, _ := q.Drain(0, dst)
+		require.Equal(t, []int{2, 3}, dst[:n])
+		require.Equal(t, start+3, q.Consumed(0))
+	})
+}

@@ -1,0 +1,117 @@
+package engine
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/shardlog/shardlog/core"
+)
+
+// spill keeps, per shard, the events that a full ring evicts (DropOldest,
+// or a Block call shedding an unprotected entry) instead of losing them,
+// as long as the memory budget has room: the evicting producer copies the
+// event into a batch here, inside the ring's OnEvict hook, and the
+// shard's flusher takes the batches and prepares and pushes them like
+// the ones it drains. So a flusher that falls behind for a moment (on 2
+// processors, one that waits 10-30ms for a processor while the kernel
+// writes back a log file) costs memory, not events; only when the budget
+// is full is the oldest event lost (queue-full-oldest), as before.
+//
+// Order: the ring's Consumed does not pass an evicted position until its
+// hook has returned (ring.Queue.Consumed), and the flusher takes the
+// spill after it has read Consumed for its epoch (flusher.round). So an
+// epoch's watermark is published only after every event evicted below
+// its target has been pushed, like every event drained below it; the
+// writers' merge orders them by Mono as any other.
+//
+// The mutex is taken only on the overflow path (a producer that found
+// its shard full) and once per flusher round that finds pending set.
+type spill struct {
+	mu      sync.Mutex
+	cur     *batch   // being filled; nil when none
+	full    []*batch // filled, waiting for the flusher
+	started int      // batches begun since the flusher last completed an epoch
+	pending atomic.Bool
+	kept    atomic.Uint64 // events kept since New (metrics)
+	_       [128]byte
+}
+
+// spillBatches bounds the batches a shard's spill begins between two
+// completed epochs of its flusher: four rings' worth of events. An epoch
+// completes only when the flusher has caught up with its target, and a
+// writer can emit a shard's events only once it holds the batch carrying
+// that epoch's watermark; so what an epoch may carry must be bounded
+// (heldLimit), or a writer at its limit would wait for ever. Past the
+// bound, a flusher that has not run for that long loses the oldest
+// events again (queue-full-oldest): four rings are 160ms of 100 000
+// events/s per shard at the default 4096 slots.
+func spillBatches(e *Engine) int {
+	return 4 * ((e.q.Capacity() + e.cfg.batchSize - 1) / e.cfg.batchSize)
+}
+
+// spillEvicted keeps ev, which a producer is evicting from shard's ring,
+// if the budget can pay for it (and for a new batch's slots when one is
+// needed); it reports whether it did. The event's own charge (Charged,
+// for a large event) moves with it.
+func (e *Engine) spillEvicted(shard int, ev *core.Event) bool {
+	bu := e.budget
+	if bu == nil || e.discarding.Load() {
+		return false // without a budget nothing would bound the spill
+	}
+	sp := &e.spills[shard]
+	var size int64
+	if ev.Charged == 0 {
+		size = int64(ev.Footprint())
+	}
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	b := sp.cur
+	if b == nil {
+		if sp.started >= e.spillMax || !bu.TryCharge(size+e.batchBytes()) {
+			return false
+		}
+		sp.started++
+		b = e.flushers[shard].getBatch()
+		b.charged = e.batchBytes()
+		b.spill = true
+		sp.cur = b
+	} else if size > 0 && !bu.TryCharge(size) {
+		return false
+	}
+	// A copy: the slot is overwritten by the next producer (the ring does
+	// not clear an evicted slot), and every reference the event holds is
+	// its own (core.Event.SetFields copies; a scope is immutable).
+	b.events[b.n] = *ev
+	b.n++
+	b.charged += size + ev.Charged
+	if b.n == len(b.events) {
+		sp.full = append(sp.full, b)
+		sp.cur = nil
+	}
+	sp.kept.Add(1)
+	sp.pending.Store(true)
+	return true
+}
+
+// takeSpill hands the flusher of shard the full batches kept so far, in
+// the order they were filled, and with all the one being filled too.
+func (e *Engine) takeSpill(shard int, out []*batch, all bool) []*batch {
+	sp := &e.spills[shard]
+	if !sp.pending.Load() {
+		return out
+	}
+	sp.mu.Lock()
+	out = append(out, sp.full...)
+	clear(sp.full)
+	sp.full = sp.full[:0]
+	if all {
+		if sp.cur != nil {
+			out = append(out, sp.cur)
+			sp.cur = nil
+		}
+		sp.started = 0 // the flusher completes an epoch with these
+	}
+	sp.pending.Store(sp.cur != nil)
+	sp.mu.Unlock()
+	return out
+}
