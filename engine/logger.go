@@ -262,6 +262,9 @@ func (l *Logger) enqueue(ctx context.Context, lvl core.Level, msg string, fields
 	} else {
 		res = e.mq.EnqueueShard(waitCtx, shard, policy, fill)
 	}
+	if res.Status == ring.Refused && policy == ring.DropOldest && e.spillNewest(shard, fill) {
+		res.Status = ring.Accepted // kept in the spill (spill.go)
+	}
 	if res.Status != ring.Accepted {
 		e.countRefusal(counters, class, res.Status)
 		if charged > 0 {

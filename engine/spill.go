@@ -115,3 +115,61 @@ func (e *Engine) takeSpill(shard int, out []*batch, all bool) []*batch {
 	sp.mu.Unlock()
 	return out
 }
+
+// spillNewest keeps the event of a DropOldest call that the ring refused
+// because it could not evict (the oldest entry was still being written by
+// a producer that was descheduled between its claim and its publish, or
+// its slot was still being released), by filling it in the spill instead
+// of a slot; it reports whether it did (the fill counted it accepted).
+//
+// Order: the fill reads the clock (Mono) under the spill's mutex, and the
+// flusher takes the whole spill under the same mutex when an epoch
+// completes, after it read that epoch's t0. So an event filled here
+// either is in that take, or was filled after it, and so after t0: the
+// epoch's watermark never passes an event still in the spill. Events of
+// one goroutine keep their order: one it logs later has a later Mono, and
+// the writers merge by Mono below the watermarks.
+//
+// Close: checked under the mutex. A fill that saw the queue open holds the
+// mutex before the flusher's final take (which follows its reading the
+// queue closed), so it is in that take; one after sees it closed and is
+// refused as closed would be.
+func (e *Engine) spillNewest(shard int, fill func(*core.Event)) bool {
+	bu := e.budget
+	if bu == nil || e.discarding.Load() || bu.Over() {
+		return false
+	}
+	sp := &e.spills[shard]
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if e.q.Closed() {
+		return false
+	}
+	b := sp.cur
+	if b == nil {
+		if sp.started >= e.spillMax || !bu.TryCharge(e.batchBytes()) {
+			return false
+		}
+		sp.started++
+		b = e.flushers[shard].getBatch()
+		b.charged = e.batchBytes()
+		b.spill = true
+		sp.cur = b
+	}
+	ev := &b.events[b.n]
+	fill(ev)
+	var size int64
+	if ev.Charged == 0 { // a large event charged itself at the call
+		size = int64(ev.Footprint())
+		bu.Charge(size) // small: at most largeEvent past the Over check
+	}
+	b.n++
+	b.charged += size + ev.Charged
+	if b.n == len(b.events) {
+		sp.full = append(sp.full, b)
+		sp.cur = nil
+	}
+	sp.kept.Add(1)
+	sp.pending.Store(true)
+	return true
+}
