@@ -37,17 +37,23 @@ type spill struct {
 }
 
 // spillBatches bounds the batches a shard's spill begins between two
-// completed epochs of its flusher: four rings' worth of events. An epoch
+// completed epochs of its flusher: four rings' worth of events, and at
+// least minSpillBatches. An epoch
 // completes only when the flusher has caught up with its target, and a
 // writer can emit a shard's events only once it holds the batch carrying
 // that epoch's watermark; so what an epoch may carry must be bounded
 // (heldLimit), or a writer at its limit would wait for ever. Past the
 // bound, a flusher that has not run for that long loses the oldest
-// events again (queue-full-oldest): four rings are 160ms of 100 000
-// events/s per shard at the default 4096 slots.
+// events again (queue-full-oldest): four rings, and at least
+// minSpillBatches, are 160ms of 100 000 events/s per shard at the default
+// batch size.
 func spillBatches(e *Engine) int {
-	return 4 * ((e.q.Capacity() + e.cfg.batchSize - 1) / e.cfg.batchSize)
+	return max(4*((e.q.Capacity()+e.cfg.batchSize-1)/e.cfg.batchSize), minSpillBatches)
 }
+
+// minSpillBatches: at least 64 batches (16 384 events at the default
+// batch size) between two epochs, whatever the ring's size.
+const minSpillBatches = 64
 
 // spillEvicted keeps ev, which a producer is evicting from shard's ring,
 // if the budget can pay for it (and for a new batch's slots when one is

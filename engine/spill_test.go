@@ -16,8 +16,8 @@ import (
 
 // A full ring's evictions are kept in memory (the spill) while the budget
 // has room, delivered in order, and counted as spilled, not lost; past
-// the spill's bound for one epoch of a flusher that has not run (four
-// rings' worth of batches), the oldest are lost again, counted
+// the spill's bound for one epoch of a flusher that has not run (64
+// batches here), the oldest are lost again, counted
 // queue-full-oldest, and every charge is released. Mutations caught (each
 // applied and seen failing): no bound on the spill (Spilled would be
 // every eviction), and not releasing the charge of a large event lost at
@@ -41,7 +41,7 @@ func TestSpillKeepsWhatAFullRingEvicts(t *testing.T) {
 		l := e.Logger()
 		l.Info("first")
 		<-entered // the flusher is held: the ring fills and evicts
-		const n = 1000
+		const n = 3000
 		big := strings.Repeat("b", 4<<10) // large: charges itself at the call
 		for i := range n {
 			if i%10 == 0 {
@@ -58,9 +58,9 @@ func TestSpillKeepsWhatAFullRingEvicts(t *testing.T) {
 		d := rep.Sinks[0].Dropped
 		t.Logf("evicted %d, spilled %d, lost %d", sh.Evicted, sh.Spilled, d.QueueFullOldest)
 		require.Equal(t, sh.Evicted, sh.Spilled+d.QueueFullOldest, "an evicted event is kept or lost")
-		// spillBatches: four rings' worth, in whole batches (one batch
-		// holds the 16-slot ring): 4 batches of 32 while the flusher is held.
-		require.Equal(t, uint64(4*batch), sh.Spilled, "the spill is bounded per epoch")
+		// spillBatches: four rings' worth in whole batches, and at least
+		// 64 batches: 64 batches of 32 while the flusher is held.
+		require.Equal(t, uint64(64*batch), sh.Spilled, "the spill is bounded per epoch")
 		require.Positive(t, sh.Spilled)
 		require.Positive(t, d.QueueFullOldest, "past the bound the oldest are lost")
 		require.Equal(t, rep.Sinks[0].Written, uint64(mem.Len()))
