@@ -19,13 +19,15 @@ var shardlogFormat = format{
 // (block_timeout) and the Block subjects are lossless.
 const shardlogTimeout = time.Minute
 
-// shardlogPeer is shardlog with its defaults (GOMAXPROCS shards, 1024
-// slots each) but for queue q and overflow policy p, writing JSON
+// shardlogPeer is shardlog with its defaults (GOMAXPROCS shards, 4096
+// slots each, a 128 MiB memory budget) but for queue q and overflow
+// policy p, writing JSON
 // through shardlog.NewWriter: a log call copies its fields into a slot
 // of its shard's ring; the flushers encode in batches and the sink's
 // writer goroutine calls out.Write once per batch. Under Block a call
 // waits for room (up to shardlogTimeout); under DropOldest and DropNewest
-// it never waits and a full shard loses an event. Engine.Flush delivers;
+// it never waits: a full shard keeps what it evicts (DropOldest) in
+// memory while the budget has room, and loses an event after. Engine.Flush delivers;
 // loss is every drop in Engine.Stats, by any reason.
 func shardlogPeer(q shardlog.QueueKind, p shardlog.Policy) peer {
 	return peer{
