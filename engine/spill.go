@@ -61,8 +61,11 @@ const minSpillBatches = 64
 // for a large event) moves with it.
 func (e *Engine) spillEvicted(shard int, ev *core.Event) bool {
 	bu := e.budget
-	if bu == nil || e.discarding.Load() {
-		return false // without a budget nothing would bound the spill
+	if bu == nil || e.discarding.Load() || bu.AboveTrimMark() {
+		// Without a budget nothing would bound the spill. Above the trim
+		// mark the flushers shed queued batches anyway, and the room left
+		// below the limit is for the charges they make late (encodings).
+		return false
 	}
 	sp := &e.spills[shard]
 	var size int64
@@ -142,8 +145,8 @@ func (e *Engine) takeSpill(shard int, out []*batch, all bool) []*batch {
 // refused as closed would be.
 func (e *Engine) spillNewest(shard int, fill func(*core.Event)) bool {
 	bu := e.budget
-	if bu == nil || e.discarding.Load() || bu.Over() {
-		return false
+	if bu == nil || e.discarding.Load() || bu.AboveTrimMark() {
+		return false // as in spillEvicted
 	}
 	sp := &e.spills[shard]
 	sp.mu.Lock()
@@ -167,7 +170,7 @@ func (e *Engine) spillNewest(shard int, fill func(*core.Event)) bool {
 	var size int64
 	if ev.Charged == 0 { // a large event charged itself at the call
 		size = int64(ev.Footprint())
-		bu.Charge(size) // small: at most largeEvent past the Over check
+		bu.Charge(size) // small (at most largeEvent), and below the trim mark
 	}
 	b.n++
 	b.charged += size + ev.Charged
