@@ -44,15 +44,16 @@ const minMaxQueueBytes = 256 << 10
 const largeEvent = 1024
 
 // DefaultCapacity is the engine's slots per shard unless WithCapacity
-// says otherwise: 4096, 40ms of events at 100 000 events/s per shard.
-// The ring must ride out the time a flusher is not running (a producer
-// descheduled between its claim and its publish holds the shard's
-// consumer at that slot; the scheduler's time slice is 10ms), not a
-// sink's stall, which the memory budget absorbs. With 1024 slots the
-// default load generator run lost events in 3 of 3 runs; with 4096, in 1
-// of 3 (docs/bench/engine.md). A slot is about 700 bytes: 2.8 MiB per
-// shard, outside the budget.
-const DefaultCapacity = 4096
+// says otherwise: 1024, 10ms of events at 100 000 events/s per shard.
+// Neither a sink's stall nor a flusher that is not running needs a bigger
+// ring: the memory budget absorbs the first (lanes) and the spill the
+// second (what a full ring evicts is kept, spill.go); the default load
+// generator run lost nothing in 10 of 10 runs at 1024 slots. A bigger
+// ring costs tail latency: every slot holds pointers the collector scans,
+// and at 4096 slots the call's p99.9 at 100 000 events/s and -cpu 1 was
+// 115–139µs against 3–4µs at 1024 (docs/bench/engine.md). A slot is about
+// 700 bytes: 0.7 MiB per shard, outside the budget.
+const DefaultCapacity = 1024
 
 // maxLaneDepth bounds WithLaneDepth.
 const maxLaneDepth = 1 << 16

@@ -371,8 +371,14 @@ func TestBlockCallersDoNotWaitOutAStall(t *testing.T) {
 	out, err := sinks.NewWriter(io.Discard, format.JSON{})
 	require.NoError(t, err)
 	g := newGatedSink(out)
+	// 4096 slots: the ring must also cover the flusher's own scheduling
+	// delays when the test machine is loaded (at the default 1024, four
+	// race-enabled test processes at once made 2 calls of one run wait
+	// out the block timeout). The mutation named above is caught in a
+	// plain build (make compat: 16 calls timed out); under -race the
+	// slower rate fills 4096 slots in about 200ms, too close to the stall.
 	e := newEngine(t, engine.WithOverflow(ring.Block), engine.WithBlockTimeout(100*time.Millisecond),
-		engine.WithSink(g, engine.SinkName("disk")))
+		engine.WithCapacity(4096), engine.WithSink(g, engine.SinkName("disk")))
 	n := stallRate * 6 / 10
 	done := make(chan struct{})
 	go func() {

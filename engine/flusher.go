@@ -643,8 +643,8 @@ const lanePace = 4
 // waiting, before it counts as stalled and its backlog is absorbed in
 // memory (push). Far above a healthy write (microseconds to a
 // millisecond), far below the stalls the budget is for (tens of
-// milliseconds and up); the ring covers this much of the input (4096
-// slots are 40ms at 100 000 events/s per shard).
+// milliseconds and up); the ring and the spill cover this much of the
+// input (1024 slots are 10ms at 100 000 events/s per shard).
 const stallAfter = 5 * time.Millisecond
 
 // pace waits until w's lane l has room below lanePace, w has stalled (no

@@ -327,7 +327,7 @@ func WithShards(n int) Option {
 }
 
 // WithCapacity sets the slots per shard, a power of two >= 2. Default
-// DefaultCapacity (4096).
+// DefaultCapacity (1024).
 func WithCapacity(n int) Option {
 	return optionFunc(func(c *config) { c.capacity = n; c.setCapacity = true })
 }

@@ -284,7 +284,10 @@ func TestASinkHungIgnoringItsContextHoldsOnlyItsOwnWriter(t *testing.T) {
 			// makes the collector's work, not the hung sink, the limit.
 			hung := newHeldSink(&encodingCountSink{}, false)
 			healthy := &encodingCountSink{}
-			e := newEngine(t, engine.WithOverflow(p),
+			// A ring that holds the load's bursts (DropNewest has no spill),
+			// so the healthy sink can lose events only if the hung one is
+			// not isolated.
+			e := newEngine(t, engine.WithOverflow(p), engine.WithCapacity(4096),
 				engine.WithSink(hung, engine.SinkName("hung"), engine.SinkWithoutBreaker()),
 				engine.WithSink(healthy, engine.SinkName("healthy")),
 				engine.WithErrorHandler(func(error) {}))
