@@ -123,7 +123,10 @@ func TestMetricsReadersHaveTheirOwnIntervals(t *testing.T) {
 // (a wrapped uint64 would show as huge).
 func TestMetricsDuringConcurrentLogging(t *testing.T) {
 	mem := sinks.NewMemory(sinks.MemoryOptions{})
-	e := newEngine(t, engine.WithSink(mem), engine.WithOverflow(ring.Block))
+	// A long block timeout: on a loaded test machine a starved flusher
+	// could keep a Block call waiting past the default 100ms (seen once
+	// in CI at 1024 slots), and this test is about the metrics' sums.
+	e := newEngine(t, engine.WithSink(mem), engine.WithOverflow(ring.Block), engine.WithBlockTimeout(time.Minute))
 	r := e.NewMetricsReader()
 	var wg sync.WaitGroup
 	for g := range 4 {
