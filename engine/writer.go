@@ -57,8 +57,8 @@ type sinkWriter struct {
 	// lagging is set by a flusher that found us stalled (no write
 	// completed for stallAfter while it waited for room; flusher.push) or
 	// dropped batches of ours; while set, flushers queue our batches
-	// without waiting, within the memory budget. We clear it once every
-	// lane is empty again.
+	// without waiting, within the memory budget. We clear it when a write
+	// completes (writeOnce) or every lane is empty again.
 	lagging  atomic.Bool
 	frontier atomic.Int64 // all events with Mono < frontier are written
 
@@ -492,6 +492,14 @@ func (w *sinkWriter) writeOnce(ticket breaker.Ticket) (n int, err error) {
 	start := time.Now()
 	n, late, err := w.safeWrite(w.sink, w.entries)
 	took := time.Since(start)
+	if w.lagging.Load() {
+		// A write completed: the sink works again, so Block batches pace
+		// to it again (flusher.push), even with a backlog queued; left
+		// set until the lanes emptied, a sink that hiccuped once under
+		// producers that never let up stayed "stalled" for good, and its
+		// Block events were shed at the trim mark.
+		w.lagging.Store(false)
+	}
 	w.report(ticket, err, late, took)
 	w.latency.Record(int64(took))
 	if late {
