@@ -120,6 +120,11 @@ type result struct {
 	// Budget is the memory budget at the end of the run (its peak says
 	// how much of a sink's stalls it held); nil when off.
 	Budget *shardlog.BudgetSnapshot `json:"budget,omitempty"`
+	// Evicted counts events a full ring evicted for newer ones; Spilled,
+	// those of them (and of calls a full ring could not take) kept in
+	// memory and delivered rather than lost.
+	Evicted uint64 `json:"evicted"`
+	Spilled uint64 `json:"spilled"`
 
 	// CallLatency is the duration of the Log calls; ServiceLatency the
 	// time from each event's due time to the end of its call (nil in the
@@ -188,6 +193,10 @@ func newResult(c config, eng *shardlog.Engine, w *workload, rep shardlog.Report,
 	}
 	if w.service != nil {
 		r.ServiceLatency = w.service.Cumulative()
+	}
+	for _, sh := range eng.Metrics(false).Engine.Shards {
+		r.Evicted += sh.Evicted
+		r.Spilled += sh.Spilled
 	}
 	if r.Scheduled > r.Attempted {
 		r.Unsent = r.Scheduled - r.Attempted
@@ -306,6 +315,9 @@ func (r *result) writeText(w io.Writer) error {
 	if bu := r.Budget; bu != nil {
 		fmt.Fprintf(&b, "\nmemory budget: peak %.1f MiB of %.0f MiB (queued events held while the sink was behind)\n",
 			float64(bu.Peak)/(1<<20), float64(bu.Limit)/(1<<20))
+	}
+	if r.Evicted > 0 || r.Spilled > 0 {
+		fmt.Fprintf(&b, "full rings: %d events evicted, %d kept in memory (the spill) and delivered\n", r.Evicted, r.Spilled)
 	}
 	fmt.Fprintf(&b, "\nengine errors: %d\n", r.EngineErrors)
 	if r.ShutdownErr != "" {

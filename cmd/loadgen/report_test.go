@@ -104,3 +104,16 @@ func TestProgressRewritesItsLineOnATerminal(t *testing.T) {
 	pr.run(time.Hour, stop)
 	assert.True(t, strings.HasSuffix(out.String(), "\n"), "stop ends the line")
 }
+
+// The text report says how many events full rings evicted and how many of
+// them the spill kept, and says nothing of it when no ring was full.
+func TestTextReportsTheSpill(t *testing.T) {
+	r := &result{Accounting: "exact", Evicted: 120, Spilled: 100}
+	var b bytes.Buffer
+	require.NoError(t, r.writeText(&b))
+	assert.Contains(t, b.String(), "full rings: 120 events evicted, 100 kept in memory (the spill) and delivered")
+	r.Evicted, r.Spilled = 0, 0
+	b.Reset()
+	require.NoError(t, r.writeText(&b))
+	assert.NotContains(t, b.String(), "full rings")
+}
