@@ -317,7 +317,7 @@ func (r *result) writeText(w io.Writer) error {
 			float64(bu.Peak)/(1<<20), float64(bu.Limit)/(1<<20))
 	}
 	if r.Evicted > 0 || r.Spilled > 0 {
-		fmt.Fprintf(&b, "full rings: %d events evicted, %d kept in memory (the spill) and delivered\n", r.Evicted, r.Spilled)
+		fmt.Fprintf(&b, "full rings: %d events evicted; the spill kept %d (evicted, or calls a full ring could not take) in memory\n", r.Evicted, r.Spilled)
 	}
 	fmt.Fprintf(&b, "\nengine errors: %d\n", r.EngineErrors)
 	if r.ShutdownErr != "" {

@@ -111,7 +111,7 @@ func TestTextReportsTheSpill(t *testing.T) {
 	r := &result{Accounting: "exact", Evicted: 120, Spilled: 100}
 	var b bytes.Buffer
 	require.NoError(t, r.writeText(&b))
-	assert.Contains(t, b.String(), "full rings: 120 events evicted, 100 kept in memory (the spill) and delivered")
+	assert.Contains(t, b.String(), "full rings: 120 events evicted; the spill kept 100 (evicted, or calls a full ring could not take) in memory")
 	r.Evicted, r.Spilled = 0, 0
 	b.Reset()
 	require.NoError(t, r.writeText(&b))
