@@ -60,11 +60,7 @@ const minSpillBatches = 64
 // needed); it reports whether it did. The event's own charge (Charged,
 // for a large event) moves with it.
 func (e *Engine) spillEvicted(shard int, ev *core.Event) bool {
-	bu := e.budget
-	if bu == nil || e.discarding.Load() || bu.AboveTrimMark() {
-		// Without a budget nothing would bound the spill. Above the trim
-		// mark the flushers shed queued batches anyway, and the room left
-		// below the limit is for the charges they make late (encodings).
+	if !e.spillOpen() {
 		return false
 	}
 	sp := &e.spills[shard]
@@ -74,32 +70,58 @@ func (e *Engine) spillEvicted(shard int, ev *core.Event) bool {
 	}
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
-	b := sp.cur
+	b := e.spillRoom(shard, sp, size)
 	if b == nil {
-		if sp.started >= e.spillMax || !bu.TryCharge(size+e.batchBytes()) {
-			return false
-		}
-		sp.started++
-		b = e.flushers[shard].getBatch()
-		b.charged = e.batchBytes()
-		b.spill = true
-		sp.cur = b
-	} else if size > 0 && !bu.TryCharge(size) {
 		return false
 	}
 	// A copy: the slot is overwritten by the next producer (the ring does
 	// not clear an evicted slot), and every reference the event holds is
 	// its own (core.Event.SetFields copies; a scope is immutable).
 	b.events[b.n] = *ev
+	sp.added(b, size+ev.Charged)
+	return true
+}
+
+// spillOpen reports whether the spill may keep an event at all. Without a
+// budget nothing would bound it. Above the trim mark the flushers shed
+// queued batches anyway, and the room left below the limit is for the
+// charges they make late (encodings).
+func (e *Engine) spillOpen() bool {
+	return e.budget != nil && !e.discarding.Load() && !e.budget.AboveTrimMark()
+}
+
+// spillRoom returns the batch the next event goes into, having charged
+// the budget size for it (and a new batch's slots), or nil when the
+// budget or the bound per epoch refuses. Under sp.mu.
+func (e *Engine) spillRoom(shard int, sp *spill, size int64) *batch {
+	if b := sp.cur; b != nil {
+		if size > 0 && !e.budget.TryCharge(size) {
+			return nil
+		}
+		return b
+	}
+	if sp.started >= e.spillMax || !e.budget.TryCharge(size+e.batchBytes()) {
+		return nil
+	}
+	sp.started++
+	b := e.flushers[shard].getBatch()
+	b.charged = e.batchBytes()
+	b.spill = true
+	sp.cur = b
+	return b
+}
+
+// added accounts for the event just put at b.events[b.n], which holds
+// charged bytes of the budget. Under sp.mu.
+func (sp *spill) added(b *batch, charged int64) {
 	b.n++
-	b.charged += size + ev.Charged
+	b.charged += charged
 	if b.n == len(b.events) {
 		sp.full = append(sp.full, b)
 		sp.cur = nil
 	}
 	sp.kept.Add(1)
 	sp.pending.Store(true)
-	return true
 }
 
 // takeSpill hands the flusher of shard the full batches kept so far, in
@@ -144,9 +166,8 @@ func (e *Engine) takeSpill(shard int, out []*batch, all bool) []*batch {
 // queue closed), so it is in that take; one after sees it closed and is
 // refused as closed would be.
 func (e *Engine) spillNewest(shard int, fill func(*core.Event)) bool {
-	bu := e.budget
-	if bu == nil || e.discarding.Load() || bu.AboveTrimMark() {
-		return false // as in spillEvicted
+	if !e.spillOpen() {
+		return false
 	}
 	sp := &e.spills[shard]
 	sp.mu.Lock()
@@ -154,31 +175,17 @@ func (e *Engine) spillNewest(shard int, fill func(*core.Event)) bool {
 	if e.q.Closed() {
 		return false
 	}
-	b := sp.cur
+	b := e.spillRoom(shard, sp, 0) // the size is known only after the fill
 	if b == nil {
-		if sp.started >= e.spillMax || !bu.TryCharge(e.batchBytes()) {
-			return false
-		}
-		sp.started++
-		b = e.flushers[shard].getBatch()
-		b.charged = e.batchBytes()
-		b.spill = true
-		sp.cur = b
+		return false
 	}
 	ev := &b.events[b.n]
 	fill(ev)
 	var size int64
 	if ev.Charged == 0 { // a large event charged itself at the call
 		size = int64(ev.Footprint())
-		bu.Charge(size) // small (at most largeEvent), and below the trim mark
+		e.budget.Charge(size) // small (at most largeEvent), and below the trim mark
 	}
-	b.n++
-	b.charged += size + ev.Charged
-	if b.n == len(b.events) {
-		sp.full = append(sp.full, b)
-		sp.cur = nil
-	}
-	sp.kept.Add(1)
-	sp.pending.Store(true)
+	sp.added(b, size+ev.Charged)
 	return true
 }
