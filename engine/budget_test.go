@@ -47,6 +47,29 @@ func (g *gatedSink) Write(ctx context.Context, es []core.Entry) (int, error) {
 
 // logAtRate logs n events from goroutines spread over the run at up to
 // rate events/s in total, and returns once all are logged.
+// logThroughAStall logs 0.6s of events at stallRate from 8 goroutines
+// while g's sink stalls for 250ms in the middle (its writer inside a
+// Write that does not return), then flushes; it returns how many it
+// logged.
+func logThroughAStall(t *testing.T, e *engine.Engine, g *gatedSink) int {
+	t.Helper()
+	n := stallRate * 6 / 10
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		logAtRate(e.Logger(), 8, n, stallRate)
+	}()
+	time.Sleep(150 * time.Millisecond)
+	g.stalled.Store(true)
+	<-g.entered
+	time.Sleep(250 * time.Millisecond)
+	g.stalled.Store(false)
+	close(g.gate)
+	<-done
+	flush(t, e)
+	return n
+}
+
 func logAtRate(l *engine.Logger, goroutines, n, rate int) {
 	var wg sync.WaitGroup
 	per := n / goroutines
@@ -82,20 +105,7 @@ func TestSinkStallIsAbsorbedByTheBudget(t *testing.T) {
 		require.NoError(t, err)
 		g := newGatedSink(out)
 		e := newEngine(t, engine.WithQueue(q), engine.WithSink(g, engine.SinkName("disk")))
-		n := stallRate * 6 / 10 // 0.6s of events, the stall in the middle
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			logAtRate(e.Logger(), 8, n, stallRate)
-		}()
-		time.Sleep(150 * time.Millisecond)
-		g.stalled.Store(true)
-		<-g.entered
-		time.Sleep(250 * time.Millisecond)
-		g.stalled.Store(false)
-		close(g.gate)
-		<-done
-		flush(t, e)
+		n := logThroughAStall(t, e, g)
 		rep := e.Stats()
 		s := rep.Sinks[0]
 		require.Equal(t, uint64(n), s.Accepted)
@@ -383,20 +393,7 @@ func TestBlockCallersDoNotWaitOutAStall(t *testing.T) {
 	// slower rate fills 4096 slots in about 200ms, too close to the stall.
 	e := newEngine(t, engine.WithOverflow(ring.Block), engine.WithBlockTimeout(100*time.Millisecond),
 		engine.WithCapacity(4096), engine.WithSink(g, engine.SinkName("disk")))
-	n := stallRate * 6 / 10
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		logAtRate(e.Logger(), 8, n, stallRate)
-	}()
-	time.Sleep(150 * time.Millisecond)
-	g.stalled.Store(true)
-	<-g.entered
-	time.Sleep(250 * time.Millisecond)
-	g.stalled.Store(false)
-	close(g.gate)
-	<-done
-	flush(t, e)
+	n := logThroughAStall(t, e, g)
 	rep := e.Stats()
 	requireBalanced(t, rep)
 	s := rep.Sinks[0]
