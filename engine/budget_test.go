@@ -45,8 +45,6 @@ func (g *gatedSink) Write(ctx context.Context, es []core.Entry) (int, error) {
 	return g.Sink.Write(ctx, es)
 }
 
-// logAtRate logs n events from goroutines spread over the run at up to
-// rate events/s in total, and returns once all are logged.
 // logThroughAStall logs 0.6s of events at stallRate from 8 goroutines
 // while g's sink stalls for 250ms in the middle (its writer inside a
 // Write that does not return), then flushes; it returns how many it
@@ -70,6 +68,8 @@ func logThroughAStall(t *testing.T, e *engine.Engine, g *gatedSink) int {
 	return n
 }
 
+// logAtRate logs n events from goroutines spread over the run at up to
+// rate events/s in total, and returns once all are logged.
 func logAtRate(l *engine.Logger, goroutines, n, rate int) {
 	var wg sync.WaitGroup
 	per := n / goroutines
@@ -373,6 +373,47 @@ func TestBlockCallersArePacedByAWorkingSink(t *testing.T) {
 	b := e.Metrics(false).Engine.Budget
 	t.Logf("%d written; budget peak %d KiB of %d KiB", rep.Sinks[0].Written, b.Peak>>10, b.Limit>>10)
 	require.Less(t, b.Peak, b.Limit/2, "the backlog stayed small")
+}
+
+// A sink that stalls once (a 10ms hiccup) and then works again, slowly,
+// under Block callers that never let up: once it completes a write the
+// flusher paces to it again, so the backlog stays small and no Block
+// event is shed. Mutation caught: clearing the stalled mark only when the
+// sink's lanes are empty (the old code), which these callers never allow:
+// the backlog then grows to the budget's trim mark and Block events are
+// shed (budget).
+func TestASinkThatRecoversFromAStallIsPacedAgain(t *testing.T) {
+	out, err := sinks.NewWriter(slowWriter{delay: 2 * time.Millisecond}, format.JSON{})
+	require.NoError(t, err)
+	g := newGatedSink(out)
+	e := newEngine(t, engine.WithOverflow(ring.Block), engine.WithBlockTimeout(time.Minute),
+		engine.WithSink(g, engine.SinkName("slow")))
+	g.stalled.Store(true)
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(400 * time.Millisecond)
+	for gr := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; time.Now().Before(deadline); i++ {
+				e.Logger().Info("paced", core.Int("g", gr), core.Int("i", i), core.String("payload", strings.Repeat("p", 200)))
+			}
+		}()
+	}
+	<-g.entered
+	time.Sleep(10 * time.Millisecond) // past stallAfter: marked stalled, its backlog absorbed
+	g.stalled.Store(false)
+	close(g.gate)
+	wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	require.NoError(t, e.Flush(ctx))
+	rep := e.Stats()
+	requireBalanced(t, rep)
+	b := e.Metrics(false).Engine.Budget
+	t.Logf("%d written; budget peak %d KiB of %d KiB", rep.Sinks[0].Written, b.Peak>>10, b.Limit>>10)
+	require.Zero(t, rep.Sinks[0].Dropped.Total(), "%+v", rep.Sinks[0].Dropped)
+	require.Less(t, b.Peak, b.Limit/2, "the backlog stayed small once the sink worked again")
 }
 
 // A sink that stalls is absorbed under Block too: once it has completed
