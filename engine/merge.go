@@ -33,6 +33,16 @@ func (h *cursorHeap) pop() cursor {
 	return top
 }
 
+// runnerUp is the smallest key after the minimum's (a child of the root);
+// the heap has at least two cursors.
+func (h cursorHeap) runnerUp() int64 {
+	m := h[1].mono()
+	if len(h) > 2 {
+		m = min(m, h[2].mono())
+	}
+	return m
+}
+
 // fix restores the order after the minimum's key grew.
 func (h cursorHeap) fix() {
 	for i := 0; ; {

@@ -304,22 +304,37 @@ func (w *sinkWriter) round() (progress, done bool) {
 	below := 0
 	for len(w.entries) < limit && len(w.merge) > 0 {
 		c := &w.merge[0]
-		if m := c.mono(); m >= bound {
+		m := c.mono()
+		if m >= bound {
 			next = m
 			break
 		}
-		idx := int(c.b.order[c.i])
-		if ev := &c.b.events[idx]; ev.Level >= minLevel {
-			ent := core.Entry{Event: ev}
-			if w.enc >= 0 {
-				ent.Line = c.b.line(w.enc, idx)
-			}
-			w.entries = append(w.entries, ent)
-		} else {
-			below++
+		// The top cursor's events below the bound and below every other
+		// cursor's next event are a run: emit it, then restore the heap
+		// once. Batches of one shard rarely overlap, so on one processor
+		// a run is most of a batch.
+		end := bound
+		if len(w.merge) > 1 {
+			end = min(end, w.merge.runnerUp())
 		}
-		c.i++
-		if *c = w.skip(*c); c.i < c.b.n {
+		for {
+			idx := int(c.b.order[c.i])
+			if ev := &c.b.events[idx]; ev.Level >= minLevel {
+				ent := core.Entry{Event: ev}
+				if w.enc >= 0 {
+					ent.Line = c.b.line(w.enc, idx)
+				}
+				w.entries = append(w.entries, ent)
+			} else {
+				below++
+			}
+			c.i++
+			*c = w.skip(*c)
+			if c.i == c.b.n || len(w.entries) == limit || c.mono() >= end {
+				break
+			}
+		}
+		if c.i < c.b.n {
 			w.merge.fix()
 		} else {
 			w.retire(w.merge.pop())

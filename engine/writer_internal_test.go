@@ -231,3 +231,22 @@ func TestDroppedBatchHandsItsWatermarkOn(t *testing.T) {
 	_, wm = r.w.lanes[0].pop()
 	require.Equal(t, int64(70), wm, "the shed batch's watermark rides on the next entry")
 }
+
+// The writer emits runs of one batch between heap fixes (round): a run
+// must stop at the next event of every other cursor, the heap's second
+// child included. Two overlapping batches of shard 0 (a straggler's) and
+// one of shard 1 make three cursors that interleave. Mutations caught: a
+// run that looks only at the root's first child, and a run that ignores
+// the other cursors (both emit out of Mono order).
+func TestWriterRunsStopAtEveryOtherCursor(t *testing.T) {
+	r := newWriterRig(t, 16, 8, 64)
+	// The heap starts as [1, 2, 3]; after 1 it is [2, 5, 3], where the
+	// run of 2 must stop at 3, the second child, not at 5.
+	r.push(t, 0, noWatermark, 1, 5, 7, 10, 11, 12)
+	r.push(t, 0, 100, 2, 4, 8)
+	r.push(t, 1, 100, 3, 6, 9, 13)
+	r.publish(0, 100)
+	r.publish(1, 100)
+	r.drain()
+	require.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}, r.written())
+}
