@@ -108,7 +108,7 @@ func TestEventFootprint(t *testing.T) {
 	require.NotNil(t, e.extra)
 	want := Footprint(e.Message, e.Fields()) + (cap(e.extra)-len(e.extra))*fieldSize
 	assert.Equal(t, want, e.Footprint(), "spill counted at its capacity")
-	assert.Equal(t, 5+2+10*2+2*InlineFields*fieldSize, e.Footprint(), "the spilled slice at its capacity")
+	assert.Equal(t, 5+2+InlineFields*2+2*InlineFields*fieldSize, e.Footprint(), "the spilled slice at its capacity")
 }
 
 func TestTruncateUnderTheLimitReturnsItsArguments(t *testing.T) {
