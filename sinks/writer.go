@@ -136,15 +136,62 @@ func (w *Writer) Write(ctx context.Context, batch []core.Entry) (int, error) {
 	w.setDeadline(ctx)
 	var n int
 	var err error
-	if w.vectored {
+	switch run := adjacentLines(batch); {
+	case run != nil:
+		n, err = w.writeAdjacent(run, batch)
+	case w.vectored:
 		n, err = w.writeVectored(batch)
-	} else {
+	default:
 		n, err = w.writeCopied(batch)
 	}
 	if err != nil {
 		err = w.wrapWriteErr(ctx, err)
 	}
 	return n, err
+}
+
+// adjacentLines returns the batch's records as one slice when every entry
+// has a Line and each Line follows the one before it in the same buffer,
+// as the engine's encodings of one pipeline batch do, and they fit in one
+// chunk; nil otherwise. Plain reslicing: a line counts as adjacent only
+// when the run's capacity covers it, so the run never leaves the buffer
+// it started in.
+func adjacentLines(batch []core.Entry) []byte {
+	run := batch[0].Line
+	if len(run) == 0 {
+		return nil
+	}
+	for i := 1; i < len(batch); i++ {
+		line := batch[i].Line
+		n := len(run)
+		if len(line) == 0 || cap(run)-n < len(line) || &run[:n+1][n] != &line[0] {
+			return nil
+		}
+		run = run[:n+len(line)]
+	}
+	if len(run) > maxChunk {
+		return nil
+	}
+	return run
+}
+
+// writeAdjacent writes run, the records of batch lying end to end in the
+// caller's buffer (adjacentLines), in one w.Write without copying them.
+func (w *Writer) writeAdjacent(run []byte, batch []core.Entry) (int, error) {
+	n, err := w.w.Write(run)
+	if err == nil && n < len(run) {
+		err = io.ErrShortWrite
+	}
+	if err == nil {
+		return len(batch), nil
+	}
+	ends, end := w.ends[:0], 0
+	for i := range batch {
+		end += len(batch[i].Line)
+		ends = append(ends, end)
+	}
+	w.keep(w.buf, ends, nil)
+	return completeRecords(ends, n), err
 }
 
 // writeCopied copies the records into w.buf and writes it, one w.Write per

@@ -75,6 +75,17 @@ func lines(n, size int) [][]byte {
 	return out
 }
 
+// adjacent returns ls as slices of one buffer, end to end, as the engine
+// hands a Writer the lines of one pipeline batch.
+func adjacent(ls [][]byte) [][]byte {
+	buf := bytes.Join(ls, nil)
+	out := make([][]byte, len(ls))
+	for i, l := range ls {
+		out[i], buf = buf[:len(l)], buf[len(l):]
+	}
+	return out
+}
+
 func entries(ls [][]byte) []core.Entry {
 	evs := sinktest.Events(len(ls))
 	batch := make([]core.Entry, len(ls))
@@ -123,10 +134,14 @@ func TestWriterCountsCompleteRecordsOnFailure(t *testing.T) {
 		// chunk fails inside its second record.
 		{"SecondChunk", big, 3 * 100 << 10, errBroken, 3},
 	} {
-		for _, encoded := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s/encoded=%v", tc.name, encoded), func(t *testing.T) {
+		for _, mode := range []string{"lines", "adjacent", "encoded"} {
+			encoded := mode == "encoded"
+			t.Run(fmt.Sprintf("%s/%s", tc.name, mode), func(t *testing.T) {
 				fw := &failingWriter{ok: tc.ok, err: tc.err}
 				batch := entries(tc.lines)
+				if mode == "adjacent" {
+					batch = entries(adjacent(tc.lines))
+				}
 				enc := lineEncoder{}
 				if encoded {
 					// The same bytes, made by the Writer's encoder.
@@ -166,6 +181,47 @@ func TestWriterWritesOneCallPerBatch(t *testing.T) {
 	require.Equal(t, 100, n)
 	require.Len(t, fw.calls, 1)
 	require.Equal(t, bytes.Join(ls, nil), fw.calls[0])
+}
+
+// aliasWriter records where each call's bytes live.
+type aliasWriter struct{ first []*byte }
+
+func (w *aliasWriter) Write(p []byte) (int, error) {
+	w.first = append(w.first, &p[0])
+	return len(p), nil
+}
+
+// Lines that lie end to end in one buffer (the engine's encodings of one
+// pipeline batch) are written in one call straight from that buffer;
+// lines merely next to each other in memory, but not within one slice's
+// capacity, as two allocations can be, are copied. Mutations caught: an
+// adjacency test on addresses alone (the second case would reslice past
+// the first line's capacity), and no adjacent path at all.
+func TestWriterWritesAdjacentLinesWithoutCopying(t *testing.T) {
+	ls := adjacent(lines(50, 120))
+	aw := &aliasWriter{}
+	w, err := sinks.NewWriter(aw, format.Text{})
+	require.NoError(t, err)
+	n, err := w.Write(bg, entries(ls))
+	require.NoError(t, err)
+	require.Equal(t, 50, n)
+	require.Len(t, aw.first, 1, "one call")
+	require.Same(t, &ls[0][0], aw.first[0], "written from the caller's buffer")
+
+	buf := bytes.Join(lines(2, 10), nil)
+	split := [][]byte{buf[0:10:10], buf[10:20]} // adjacent addresses, capacity ends at the first
+	aw.first = nil
+	fw := &failingWriter{ok: 1 << 30}
+	for _, dst := range []io.Writer{aw, fw} {
+		w, err := sinks.NewWriter(dst, format.Text{})
+		require.NoError(t, err)
+		n, err := w.Write(bg, entries(split))
+		require.NoError(t, err)
+		require.Equal(t, 2, n)
+	}
+	require.Len(t, aw.first, 1)
+	require.NotSame(t, &buf[0], aw.first[0], "copied: the first line's capacity does not cover the second")
+	require.Equal(t, [][]byte{buf}, fw.calls)
 }
 
 func TestWriterSplitsLargeBatchesOnRecordBoundaries(t *testing.T) {
