@@ -51,7 +51,7 @@ type JSON struct {
 // Append appends e as one JSON line to dst and returns the extended
 // buffer. It does not retain dst or e.
 func (j JSON) Append(dst []byte, e *core.Event) []byte {
-	if j.Keys == (Keys{}) && j.TimeFormat == "" {
+	if j.Keys.isZero() && j.TimeFormat == "" {
 		dst = j.appendDefaultHead(dst, e)
 	} else {
 		dst = j.appendHead(dst, e)

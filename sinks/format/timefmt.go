@@ -57,12 +57,8 @@ func appendDefaultTime(dst []byte, t time.Time) ([]byte, bool) {
 		copy(nc.text[:], b[:19])
 		lastSecond.Store(nc)
 	}
-	ns := t.Nanosecond()
 	b[19] = '.'
-	for i := 28; i >= 20; i-- {
-		b[i] = byte('0' + ns%10)
-		ns /= 10
-	}
+	putNanos(b[20:29], t.Nanosecond())
 	if off == 0 {
 		b[29] = 'Z'
 		return append(dst, b[:30]...), true
@@ -120,6 +116,28 @@ func civil(days int64) (year, month, day int) {
 	}
 	return int(y), month, day
 }
+
+// putNanos writes ns (0 to 999 999 999) as nine digits, three at a time
+// from a table: two divisions instead of a chain of nine, which was 6% of
+// a delivered event's CPU.
+func putNanos(b []byte, ns int) {
+	hi := ns / 1_000_000
+	rest := ns - hi*1_000_000
+	mid := rest / 1000
+	lo := rest - mid*1000
+	_ = b[8]
+	copy(b[0:3], threeDigits[hi][:])
+	copy(b[3:6], threeDigits[mid][:])
+	copy(b[6:9], threeDigits[lo][:])
+}
+
+// threeDigits[v] is v as three decimal digits.
+var threeDigits = func() (t [1000][3]byte) {
+	for v := range t {
+		t[v] = [3]byte{byte('0' + v/100), byte('0' + v/10%10), byte('0' + v%10)}
+	}
+	return t
+}()
 
 func put2(b []byte, v int) {
 	b[0] = byte('0' + v/10)

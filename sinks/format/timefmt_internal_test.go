@@ -1,6 +1,7 @@
 package format
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -89,4 +90,22 @@ func BenchmarkTimeFormat(b *testing.B) {
 			buf = x.AppendFormat(buf[:0], DefaultTimeFormat)
 		}
 	})
+}
+
+// putNanos writes what the nine-digit loop it replaced wrote, for the
+// edges and for values spread over the range.
+func TestPutNanosWritesNineDigits(t *testing.T) {
+	check := func(ns int) {
+		var b [9]byte
+		putNanos(b[:], ns)
+		if want := fmt.Sprintf("%09d", ns); string(b[:]) != want {
+			t.Fatalf("putNanos(%d) = %q, want %q", ns, b[:], want)
+		}
+	}
+	for _, ns := range []int{0, 1, 9, 10, 999, 1000, 999_999, 1_000_000, 123_456_789, 999_999_999} {
+		check(ns)
+	}
+	for ns := 7; ns < 1_000_000_000; ns += 999_983 {
+		check(ns)
+	}
 }
