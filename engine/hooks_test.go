@@ -28,6 +28,7 @@ import (
 func TestShutdownNeverStrandsAcceptedEvents(t *testing.T) {
 	forEachQueue(t, func(t *testing.T, q engine.QueueKind) {
 		var log *engine.Logger
+		var eng *engine.Engine
 		var inGap atomic.Bool
 		epoch := make(chan struct{}, 1)
 		engine.TestHooks.EpochStart = func(_ int, _ bool) {
@@ -40,6 +41,18 @@ func TestShutdownNeverStrandsAcceptedEvents(t *testing.T) {
 		}
 		engine.TestHooks.ShutdownAfterClose = func() {
 			inGap.Store(true)
+			// A flusher that parked after the events before wakes only
+			// for a kick (the queue's Close does not wake it), and Flush
+			// kicks every flusher: the engine still says running here.
+			// Without it the test failed once in a CI run under load.
+			flushed := make(chan struct{})
+			go func() {
+				defer close(flushed)
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = eng.Flush(ctx)
+			}()
+			defer func() { <-flushed }()
 			select {
 			case <-epoch: // a flusher started an epoch inside the gap
 			case <-time.After(5 * time.Second):
@@ -54,10 +67,11 @@ func TestShutdownNeverStrandsAcceptedEvents(t *testing.T) {
 		mem := sinks.NewMemory(sinks.MemoryOptions{})
 		e, err := engine.New(engine.WithQueue(q), engine.WithShards(1), engine.WithSink(mem))
 		require.NoError(t, err)
-		log = e.Logger()
+		log, eng = e.Logger(), e
 		for range 100 {
 			log.Info("before")
 		}
+		time.Sleep(20 * time.Millisecond) // let the flusher drain them and park
 
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
