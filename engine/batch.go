@@ -44,10 +44,14 @@ type batch struct {
 const filteredClass = 0xff
 
 // encoded holds one encoder's output for a batch: event i's line is
-// buf[off[i]:off[i+1]], empty when no sink needed it.
+// buf[off[i]:off[i+1]], empty when no sink needed it. bad[i] is set when
+// the encoder panicked on event i: its line is empty, and the writers
+// count the event as failed for their sink instead of handing the sink a
+// record that holds nothing (flusher.encode).
 type encoded struct {
 	buf []byte
 	off []int32
+	bad []bool
 }
 
 // maxRetainedLineBuf caps the encode buffer a batch keeps between uses, so
@@ -66,6 +70,7 @@ func newBatch(shard, size, encoders int, home chan *batch, bu *budget.Budget) *b
 	}
 	for i := range b.lines {
 		b.lines[i].off = make([]int32, size+1)
+		b.lines[i].bad = make([]bool, size)
 	}
 	return b
 }

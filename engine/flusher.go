@@ -535,26 +535,29 @@ func (f *flusher) encode(b *batch, enc int) {
 	buf := l.buf[:0]
 	for i := 0; i < b.n; i++ {
 		l.off[i] = int32(len(buf))
+		l.bad[i] = false
 		if c := int(b.class[i]); c != filteredClass && c >= minClass {
-			buf = appendEncoded(e.encoders[enc], buf, &b.events[i], e)
+			var ok bool
+			if buf, ok = appendEncoded(e.encoders[enc], buf, &b.events[i], e); !ok {
+				l.bad[i] = true // the writers count it failed (round)
+			}
 		}
 	}
 	l.off[b.n] = int32(len(buf))
 	l.buf = buf
 }
 
-// appendEncoded encodes ev with enc, turning an encoder panic into an
-// error report and an empty line (the writer counts the event as failed).
-// The flushers encode with it, and a writer encoding for its fallback.
-func appendEncoded(enc core.Encoder, buf []byte, ev *core.Event, e *Engine) (out []byte) {
-	start := len(buf)
+// appendEncoded encodes ev with enc; an encoder panic is reported and
+// leaves buf as it was, with ok false. The flushers encode with it, and a
+// writer encoding for its fallback.
+func appendEncoded(enc core.Encoder, buf []byte, ev *core.Event, e *Engine) (out []byte, ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			e.errs.report(fmt.Errorf("engine: encoder %T panicked: %v", enc, r))
-			out = buf[:start]
+			out, ok = buf, false
 		}
 	}()
-	return enc.Append(buf, ev)
+	return enc.Append(buf, ev), true
 }
 
 // publish hands b to the lanes of the sinks that want any of its events

@@ -80,19 +80,26 @@ func (w *sinkWriter) divert() {
 		return
 	}
 	entries := w.entries
+	unencoded := 0 // events the fallback's encoder panicked on: failed for it
 	if w.fbEnc != nil && w.fbEnc != w.ownEncoder() {
 		// The fallback encodes differently: encode for it here (this
-		// path runs only while the breaker is open).
+		// path runs only while the breaker is open). Lines are sliced
+		// once the buffer has stopped growing.
 		w.fbBuf = w.fbBuf[:0]
 		w.fbEntries = w.fbEntries[:0]
 		offs := w.fbOffs[:0]
 		for _, en := range w.entries {
-			offs = append(offs, len(w.fbBuf))
-			w.fbBuf = appendEncoded(w.fbEnc, w.fbBuf, en.Event, w.e)
+			start := len(w.fbBuf)
+			var ok bool
+			if w.fbBuf, ok = appendEncoded(w.fbEnc, w.fbBuf, en.Event, w.e); !ok {
+				unencoded++
+				continue
+			}
+			offs = append(offs, start, len(w.fbBuf))
+			w.fbEntries = append(w.fbEntries, core.Entry{Event: en.Event})
 		}
-		offs = append(offs, len(w.fbBuf))
-		for i, en := range w.entries {
-			w.fbEntries = append(w.fbEntries, core.Entry{Event: en.Event, Line: w.fbBuf[offs[i]:offs[i+1]]})
+		for i := range w.fbEntries {
+			w.fbEntries[i].Line = w.fbBuf[offs[2*i]:offs[2*i+1]]
 		}
 		w.fbOffs = offs
 		entries = w.fbEntries
@@ -106,6 +113,7 @@ func (w *sinkWriter) divert() {
 	n, _, err := w.safeWrite(w.fallback, entries)
 	n = max(0, min(n, len(entries)))
 	w.counters.fallbackWritten.Add(uint64(n))
+	w.counters.fallbackFailed.Add(uint64(unencoded))
 	if failed := len(entries) - n; failed > 0 {
 		w.counters.fallbackFailed.Add(uint64(failed))
 		if err == nil {

@@ -301,7 +301,7 @@ func (w *sinkWriter) round() (progress, done bool) {
 	if w.level != nil {
 		minLevel = w.level.Level() // once per round
 	}
-	below := 0
+	below, unencoded := 0, 0
 	for len(w.entries) < limit && len(w.merge) > 0 {
 		c := &w.merge[0]
 		m := c.mono()
@@ -319,14 +319,17 @@ func (w *sinkWriter) round() (progress, done bool) {
 		}
 		for {
 			idx := int(c.b.order[c.i])
-			if ev := &c.b.events[idx]; ev.Level >= minLevel {
+			switch ev := &c.b.events[idx]; {
+			case ev.Level < minLevel:
+				below++
+			case w.enc >= 0 && c.b.lines[w.enc].bad[idx]:
+				unencoded++ // the encoder panicked on it (reported)
+			default:
 				ent := core.Entry{Event: ev}
 				if w.enc >= 0 {
 					ent.Line = c.b.line(w.enc, idx)
 				}
 				w.entries = append(w.entries, ent)
-			} else {
-				below++
 			}
 			c.i++
 			*c = w.skip(*c)
@@ -346,6 +349,9 @@ func (w *sinkWriter) round() (progress, done bool) {
 	if below > 0 {
 		w.counters.dropped[BelowSinkLevel].Add(uint64(below))
 	}
+	if unencoded > 0 {
+		w.counters.failed.Add(uint64(unencoded))
+	}
 	if len(w.entries) > 0 {
 		w.write()
 	}
@@ -357,7 +363,7 @@ func (w *sinkWriter) round() (progress, done bool) {
 	w.frontier.Store(min(bound, next))
 	waiting := next != math.MaxInt64 || len(w.pending) > 0
 	w.waitingForWatermark.Store(waiting)
-	if waiting && len(w.entries) == 0 && below == 0 {
+	if waiting && len(w.entries) == 0 && below == 0 && unencoded == 0 {
 		// Dekker with the flushers (store W, then load our flag): if a
 		// watermark moved after collect, go round again at once.
 		for s, f := range w.e.flushers {
@@ -381,7 +387,7 @@ func (w *sinkWriter) round() (progress, done bool) {
 			}
 		}
 	}
-	took := len(w.entries) > 0 || below > 0
+	took := len(w.entries) > 0 || below > 0 || unencoded > 0
 	return took, done && !took && next == math.MaxInt64
 }
 
