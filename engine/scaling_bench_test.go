@@ -2,7 +2,6 @@ package engine_test
 
 import (
 	"bufio"
-	"context"
 	"os"
 	"runtime"
 	"strconv"
@@ -41,33 +40,14 @@ func BenchmarkScaling(b *testing.B) {
 	e, sink := benchEngine(b, engine.WithOverflow(ring.Block), engine.WithBlockTimeout(time.Minute))
 	runtime.ReadMemStats(&after)
 	goroutines := runtime.NumGoroutine() - g0
-	l := e.Logger()
-	cpu0, cpuOK := processCPU()
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		for i := 0; pb.Next(); i++ {
-			logCases[1].log(l, i)
-		}
-	})
-	if err := e.Flush(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	elapsed := time.Since(start)
-	b.StopTimer()
-	cpu1, _ := processCPU()
-	requireAllDelivered(b, e, sink, b.N)
-	b.ReportMetric(float64(elapsed.Nanoseconds())/float64(b.N), "ns/delivered")
-	if cpuOK {
-		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/delivered")
-	}
+	saturate(b, e, sink)
 	b.ReportMetric(float64(e.Shards()), "shards")
 	b.ReportMetric(float64(goroutines), "goroutines")
 	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc), "new-bytes")
 	if n, ok := osThreads(); ok {
 		b.ReportMetric(float64(n), "threads")
 	}
-	if cpuOK {
+	if _, ok := processCPU(); ok {
 		time.Sleep(100 * time.Millisecond) // the flushers park after a few idle rounds
 		c0, _ := processCPU()
 		t0 := time.Now()
