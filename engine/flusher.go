@@ -165,8 +165,9 @@ func (f *flusher) run() {
 // sleep waits for work. While the shard has been idle for fewer than
 // parkAfter rounds, it sleeps on a timer that backs off from 20µs to the
 // flush interval (on an idle Linux machine a Go timer under about 1ms
-// fires after about 1ms; on a busy one it fires on time), waking early for a producer that found the shard full or a kick
-// from Flush, Shutdown or a sink writer. After that it parks: no timer at
+// fires after about 1ms; on a busy one it fires on time), waking early
+// for a producer that found the shard full or a kick from Flush,
+// Shutdown or a sink writer. After that it parks: no timer at
 // all, woken by the first producer that publishes (ring.Queue.Park), by a
 // kick, or by a rare safety timer. A steady stream of events therefore
 // never pays a wake-up on the caller's path, and an idle engine costs

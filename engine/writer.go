@@ -363,7 +363,8 @@ func (w *sinkWriter) round() (progress, done bool) {
 	w.frontier.Store(min(bound, next))
 	waiting := next != math.MaxInt64 || len(w.pending) > 0
 	w.waitingForWatermark.Store(waiting)
-	if waiting && len(w.entries) == 0 && below == 0 && unencoded == 0 {
+	took := len(w.entries) > 0 || below > 0 || unencoded > 0 // emitted or accounted events
+	if waiting && !took {
 		// Dekker with the flushers (store W, then load our flag): if a
 		// watermark moved after collect, go round again at once.
 		for s, f := range w.e.flushers {
@@ -387,7 +388,6 @@ func (w *sinkWriter) round() (progress, done bool) {
 			}
 		}
 	}
-	took := len(w.entries) > 0 || below > 0 || unencoded > 0
 	return took, done && !took && next == math.MaxInt64
 }
 
