@@ -178,20 +178,13 @@ func adjacentLines(batch []core.Entry) []byte {
 // writeAdjacent writes run, the records of batch lying end to end in the
 // caller's buffer (adjacentLines), in one w.Write without copying them.
 func (w *Writer) writeAdjacent(run []byte, batch []core.Entry) (int, error) {
-	n, err := w.w.Write(run)
-	if err == nil && n < len(run) {
-		err = io.ErrShortWrite
-	}
-	if err == nil {
-		return len(batch), nil
-	}
 	ends, end := w.ends[:0], 0
 	for i := range batch {
 		end += len(batch[i].Line)
 		ends = append(ends, end)
 	}
-	w.keep(w.buf, ends, nil)
-	return completeRecords(ends, n), err
+	defer w.keep(w.buf, ends, nil)
+	return w.writeChunk(run, ends)
 }
 
 // writeCopied copies the records into w.buf and writes it, one w.Write per
