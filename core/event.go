@@ -10,7 +10,7 @@ import (
 //
 // Six, not more: every event crosses the pipeline by value (a copy out of
 // its ring slot, a clear of the slot and of the batch's copy), so each
-// inline field costs its 56 bytes three more times per event whether the
+// inline field costs its 40 bytes three more times per event whether the
 // call used it or not. Ten cost 8-10% more per delivered event than six
 // (docs/bench/engine.md). log/slog keeps five attributes inline in a Record
 // because nearly all calls it surveyed passed five or fewer; six leaves
@@ -53,6 +53,9 @@ type Event struct {
 	// than its input (the caller waits at the ring) rather than queueing
 	// the backlog in memory, unless the sink has stalled.
 	Blocking bool
+	// n counts the inline fields in use; it shares the word of the two
+	// flags above (an event's size is a cost per event, see InlineFields).
+	n uint8
 	// Charged is the number of bytes the engine charged to its memory
 	// budget for this event when it was logged: set for events too large
 	// to sit in a ring slot uncounted, zero for the rest, which the
@@ -60,7 +63,6 @@ type Event struct {
 	// sinks ignore it.
 	Charged int64
 
-	n      int
 	inline [InlineFields]Field
 	extra  []Field
 }
@@ -78,7 +80,7 @@ func (e *Event) Fields() []Field {
 // InlineFields, into one new slice otherwise.
 func (e *Event) SetFields(fields []Field) {
 	if len(fields) <= InlineFields {
-		e.n = copy(e.inline[:], fields)
+		e.n = uint8(copy(e.inline[:], fields))
 		e.extra = nil
 		return
 	}

@@ -7,7 +7,7 @@ import (
 	"unsafe"
 )
 
-// fieldSize is what one Field costs in a slice: 56 bytes on 64-bit platforms.
+// fieldSize is what one Field costs in a slice: 40 bytes on 64-bit platforms.
 const fieldSize = int(unsafe.Sizeof(Field{}))
 
 const (
@@ -37,11 +37,11 @@ const (
 // members have been walked, count as their member count ×
 // unsafe.Sizeof(Field{}) only, without their contents.
 func Footprint(msg string, fields []Field) int {
-	n := len(msg) + len(fields)*fieldSize // each field's own 56 bytes, as for group members
+	n := len(msg) + len(fields)*fieldSize // each field's own bytes, as for group members
 	budget := maxFootprintMembers
 	for i := range fields {
 		f := &fields[i]
-		n += len(f.Key) + len(f.str)
+		n += len(f.Key) + f.textLen()
 		if f.kind == KindGroup {
 			n += groupFootprint(f.Group(), 1, &budget)
 		}
@@ -56,7 +56,7 @@ func groupFootprint(members []Field, depth int, budget *int) int {
 	}
 	for i := range members {
 		m := &members[i]
-		n += len(m.Key) + len(m.str)
+		n += len(m.Key) + m.textLen()
 		if m.kind == KindGroup {
 			n += groupFootprint(m.Group(), depth+1, budget)
 		}
@@ -85,7 +85,7 @@ func (e *Event) Footprint() int {
 	if e.extra != nil {
 		return n + (cap(e.extra)-len(e.extra))*fieldSize
 	}
-	return n - e.n*fieldSize
+	return n - int(e.n)*fieldSize
 }
 
 // Truncation says what Truncate removed.
@@ -102,7 +102,7 @@ type Truncation struct {
 // message is always kept and, when fields are dropped, a "!TRUNCATED" field
 // is added, even if max leaves no room for them. The longest message
 // marker is 40 bytes (a 19-digit count) and the longest "!TRUNCATED" field
-// 134 (its own 56 bytes, 10 of key, two 19-digit counts); 192 covers both.
+// 118 (its own 40 bytes, 10 of key, two 19-digit counts); 192 covers both.
 // For max >= 192 the result fits in max itself.
 const TruncationSlack = 192
 
@@ -266,8 +266,8 @@ func (t *truncator) measure(f *Field, depth int) (fixed, least int) {
 	if depth == 1 {
 		fixed += fieldSize // a top-level field's own bytes; members are counted with their group
 	}
-	if len(f.str) > 0 {
-		s := newSlot(f.str, f.kind == KindAny)
+	if f.textLen() > 0 {
+		s := newSlot(f.text(), f.kind == KindAny)
 		least = s.cost(0)
 		if t.collect {
 			t.slots = append(t.slots, s)
@@ -344,14 +344,15 @@ func (t *truncator) cutText(s string, whole bool) (string, bool) {
 // copying a group's member slice when one of them changes.
 func (t *truncator) cutField(f Field, depth int) (Field, bool) {
 	changed := false
-	if len(f.str) > 0 {
-		s, ok := t.cutText(f.str, f.kind == KindAny)
+	if f.textLen() > 0 {
+		s, ok := t.cutText(f.text(), f.kind == KindAny)
 		switch {
 		case !ok:
 		case f.kind == KindAny:
 			f, changed = placeholder(f.Key, s, KindString), true
 		default:
-			f.str, changed = s, true
+			f.setText(s)
+			changed = true
 		}
 	}
 	if f.kind == KindGroup {

@@ -42,7 +42,7 @@ func sharesMemory(a, b string) bool {
 func walkStrings(fields []Field, fn func(string)) {
 	walkFields(fields, map[*Field]bool{}, func(f Field) {
 		fn(f.Key)
-		fn(f.str)
+		fn(f.text())
 	})
 }
 

@@ -64,7 +64,9 @@ func Placeholders() uint64 { return placeholders.Load() }
 
 func placeholder(key, text string, kind Kind) Field {
 	placeholders.Add(1)
-	return Field{Key: key, str: text, kind: kind, flags: flagPlaceholder}
+	f := textField(key, text, kind)
+	f.flags = flagPlaceholder
+	return f
 }
 
 func renderAny(key string, v any) (f Field) {
@@ -80,7 +82,7 @@ func renderAny(key string, v any) (f Field) {
 	if err != nil {
 		return placeholder(key, "!ERROR: "+err.Error(), KindString)
 	}
-	return Field{Key: key, str: string(b), kind: KindAny}
+	return textField(key, string(b), KindAny)
 }
 
 // checkRender walks v as json.Marshal would and returns "" when it is
