@@ -2,6 +2,7 @@ package format_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/sinks/format"
@@ -17,10 +18,15 @@ func benchmarkEncoder(b *testing.B, enc core.Encoder) {
 	five.SetFields(full.Fields()[:5])
 	noScope := *full
 	noScope.Scope = nil
+	// The peers benchmarks' event (bench/subject_test.go).
+	peers := &core.Event{Time: full.Time, Level: core.LevelInfo, Message: "request handled"}
+	peers.SetFields([]core.Field{core.String("method", "GET"), core.Int("status", 200),
+		core.Duration("took", 1500*time.Microsecond), core.Int("bytes", 123456), core.Bool("cached", false)})
 	for _, bc := range []struct {
 		name string
 		e    *core.Event
 	}{
+		{"peers", peers},
 		{"5fields", five},
 		{"10fields", &noScope},
 		{"10fields+scope", full},

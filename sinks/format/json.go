@@ -1,7 +1,6 @@
 package format
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/shardlog/shardlog/core"
@@ -92,7 +91,7 @@ func (j JSON) appendDefaultHead(dst []byte, e *core.Event) []byte {
 		dst = append(dst, `,"caller":"`...)
 		dst = appendJSONEscaped(dst, file)
 		dst = append(dst, ':')
-		dst = strconv.AppendInt(dst, int64(line), 10)
+		dst = appendInt(dst, int64(line))
 		dst = append(dst, '"')
 	}
 	dst = append(dst, `,"msg":`...)
@@ -140,7 +139,7 @@ func (j JSON) appendHead(dst []byte, e *core.Event) []byte {
 			dst = append(dst, '"')
 			dst = appendJSONEscaped(dst, file)
 			dst = append(dst, ':')
-			dst = strconv.AppendInt(dst, int64(line), 10)
+			dst = appendInt(dst, int64(line))
 			dst = append(dst, '"')
 		}
 	}
@@ -228,9 +227,9 @@ func appendJSONValue(dst []byte, f *core.Field) []byte {
 	case core.KindString, core.KindError, core.KindBytes:
 		return appendJSONString(dst, f.Str())
 	case core.KindInt64:
-		return strconv.AppendInt(dst, f.Int64(), 10)
+		return appendInt(dst, f.Int64())
 	case core.KindUint64:
-		return strconv.AppendUint(dst, f.Uint64(), 10)
+		return appendUint(dst, f.Uint64())
 	case core.KindFloat64:
 		v := f.Float64()
 		if name := nonFinite(v); name != "" {
@@ -238,7 +237,7 @@ func appendJSONValue(dst []byte, f *core.Field) []byte {
 		}
 		return appendFloat(dst, v)
 	case core.KindBool:
-		return strconv.AppendBool(dst, f.Bool())
+		return appendBool(dst, f.Bool())
 	case core.KindTime:
 		// RFC 3339 output is plain ASCII: no escaping to do.
 		dst = append(dst, '"')

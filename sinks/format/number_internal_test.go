@@ -60,3 +60,28 @@ func TestShortFile(t *testing.T) {
 	require.Equal(t, "/field.go", shortFile("/field.go"))
 	require.Equal(t, "field.go", shortFile("field.go"))
 }
+
+// TestAppendIntMatchesStrconv covers every digit count, both sides of each
+// power of ten, the extremes, and random values of every magnitude.
+func TestAppendIntMatchesStrconv(t *testing.T) {
+	us := []uint64{0, 1, 9, math.MaxUint64, math.MaxUint64 - 1}
+	for p := uint64(10); ; p *= 10 {
+		us = append(us, p-1, p, p+1)
+		if p > math.MaxUint64/10 {
+			break
+		}
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 5000 {
+		us = append(us, r.Uint64()>>r.IntN(64))
+	}
+	for _, u := range us {
+		require.Equal(t, strconv.FormatUint(u, 10), string(appendUint([]byte("x"), u))[1:])
+		for _, i := range []int64{int64(u), -int64(u)} {
+			require.Equal(t, strconv.FormatInt(i, 10), string(appendInt(nil, i)))
+		}
+	}
+	for _, i := range []int64{math.MinInt64, math.MinInt64 + 1, math.MaxInt64} {
+		require.Equal(t, strconv.FormatInt(i, 10), string(appendInt(nil, i)))
+	}
+}

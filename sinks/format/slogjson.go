@@ -2,7 +2,6 @@ package format
 
 import (
 	"encoding/base64"
-	"strconv"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -115,7 +114,7 @@ func appendSlogLevel(dst []byte, l core.Level) []byte {
 		dst = append(dst, '+')
 	}
 	if d != 0 {
-		dst = strconv.AppendInt(dst, int64(d), 10)
+		dst = appendInt(dst, int64(d))
 	}
 	return append(dst, '"')
 }
@@ -139,7 +138,7 @@ func appendSlogSource(dst []byte, e *core.Event) []byte {
 	}
 	if f.Line != 0 {
 		dst = appendJSONKey(dst, "line")
-		dst = strconv.AppendInt(dst, int64(f.Line), 10)
+		dst = appendInt(dst, int64(f.Line))
 	}
 	return append(dst, '}')
 }
@@ -158,7 +157,7 @@ func appendSlogValue(dst []byte, f *core.Field) []byte {
 		}
 		return appendFloat(dst, v) // encoding/json's rule too
 	case core.KindDuration:
-		return strconv.AppendInt(dst, int64(f.Duration()), 10)
+		return appendInt(dst, int64(f.Duration()))
 	case core.KindBytes:
 		dst = append(dst, '"')
 		dst = base64.StdEncoding.AppendEncode(dst, bytesOf(f.Str()))

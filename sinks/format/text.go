@@ -1,7 +1,6 @@
 package format
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/shardlog/shardlog/core"
@@ -72,7 +71,7 @@ func (t Text) Append(dst []byte, e *core.Event) []byte {
 				dst = append(dst, file...)
 			}
 			dst = append(dst, ':')
-			dst = strconv.AppendInt(dst, int64(n), 10)
+			dst = appendInt(dst, int64(n))
 			if quote {
 				dst = append(dst, '"')
 			}
@@ -162,9 +161,9 @@ func appendTextValue(dst []byte, f *core.Field) []byte {
 	case core.KindString, core.KindError, core.KindBytes, core.KindAny:
 		return appendTextString(dst, f.Str())
 	case core.KindInt64:
-		return strconv.AppendInt(dst, f.Int64(), 10)
+		return appendInt(dst, f.Int64())
 	case core.KindUint64:
-		return strconv.AppendUint(dst, f.Uint64(), 10)
+		return appendUint(dst, f.Uint64())
 	case core.KindFloat64:
 		v := f.Float64()
 		if name := nonFinite(v); name != "" {
@@ -172,7 +171,7 @@ func appendTextValue(dst []byte, f *core.Field) []byte {
 		}
 		return appendFloat(dst, v)
 	case core.KindBool:
-		return strconv.AppendBool(dst, f.Bool())
+		return appendBool(dst, f.Bool())
 	case core.KindTime:
 		// RFC 3339 output is bare: digits and "-:.TZ+".
 		return f.Time().AppendFormat(dst, time.RFC3339Nano)
