@@ -49,6 +49,9 @@ func (k Kind) String() string {
 // immutable, []byte is copied, and errors and other reference values are
 // rendered to text when the Field is made. Mutating an argument after the
 // call therefore never changes what is logged.
+//
+// Two Fields compare equal with == only when their texts share their
+// bytes; compare Key, Kind and the accessors' values to compare contents.
 type Field struct {
 	Key string
 	// ptr and num hold the value, as kind says:
