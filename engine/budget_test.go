@@ -202,11 +202,18 @@ func TestFloodStaysWithinTheBudget(t *testing.T) {
 	m := e.Metrics(false).Engine
 	// What the engine keeps outside the budget at this configuration
 	// (MemoryOverhead), what the budget charged late past its limit (the
-	// charged peak, bounded below), and 4 MiB for the rest of the
+	// charged peak, bounded below), and 16 MiB for the rest of the
 	// process: goroutine stacks, the test's own allocations, and what a
-	// collection counts live because it was allocated during its mark
-	// (the spill's batches, 180 KiB each, churn under this flood: with
-	// 2 MiB, 2 of about 30 runs exceeded it, by up to 2 MiB).
+	// collection counts live because it was allocated during its mark.
+	// That last part is the flood's allocation rate times the length of
+	// a mark: about 100 MB/s of 200-byte payloads (nearly all shed at
+	// once), and marks stretched to 100 ms or more when 16 flooding
+	// goroutines and the pipeline share 2 processors with the collector.
+	// Typical runs peak at the overhead plus 0-2 MiB; 1 run in 8 to 10
+	// peaks 8-19 MiB higher, at the commit before the fifth session's
+	// faster call as well as after (with 4 MiB, 3 of 24 runs failed).
+	// The mutation this test catches (not charging drained events) took
+	// the peak to 60-79 MiB in 5 of 5 runs, 15-34 MiB above the bound.
 	overhead := e.MemoryOverhead()
 	t.Logf("budget peak %d KiB (limit %d KiB); live heap above baseline at most %d KiB (overhead %d KiB); %d written, %d shed, %d refused",
 		m.Budget.Peak>>10, m.Budget.Limit>>10, peak.Load()>>10, overhead>>10, after.Written, after.Dropped.Budget, m.Budget.Refused)
@@ -215,7 +222,7 @@ func TestFloodStaysWithinTheBudget(t *testing.T) {
 	// their batches' slots and encodings: about 3 MiB), which new calls
 	// cannot add to once the limit is reached. Measured 8.6-10.6 MiB.
 	require.LessOrEqual(t, m.Budget.Peak, int64(budgetBytes)+int64(budgetBytes)/2, "charged memory stays near the limit")
-	require.LessOrEqual(t, peak.Load(), uint64(m.Budget.Peak+overhead+4<<20), "live heap within what was charged plus the overhead")
+	require.LessOrEqual(t, peak.Load(), uint64(m.Budget.Peak+overhead+16<<20), "live heap within what was charged plus the overhead")
 }
 
 // Events that are too large have a defined outcome within the budget: cut
