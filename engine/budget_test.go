@@ -206,9 +206,10 @@ func TestFloodStaysWithinTheBudget(t *testing.T) {
 	// process: goroutine stacks, the test's own allocations, and what a
 	// collection counts live because it was allocated during its mark.
 	// That last part is the flood's allocation rate times the length of
-	// a mark: about 100 MB/s of 200-byte payloads (nearly all shed at
-	// once), and marks stretched to 100 ms or more when 16 flooding
-	// goroutines and the pipeline share 2 processors with the collector.
+	// a mark: about 100 MB/s of 200-byte payloads, nearly all shed at
+	// once, so a mark of 100 ms (an estimate, not measured: 16 flooding
+	// goroutines and the pipeline share 2 processors with the collector)
+	// would count 10 MB of them live.
 	// Typical runs peak at the overhead plus 0-2 MiB; 1 run in 8 to 10
 	// peaks 8-19 MiB higher, at the commit before the fifth session's
 	// faster call as well as after (with 4 MiB, 3 of 24 runs failed).
