@@ -16,8 +16,9 @@ import (
 // as every event is delivered); cpu-ns/delivered, the process's CPU time
 // (getrusage, user + system) per delivered event, which counts every core
 // the logger kept busy, its background goroutines included, and is
-// missing where getrusage is; delivered/s; allocs/op and B/op, which count
-// the background goroutines' allocations too.
+// missing where getrusage is; delivered/s; events/write, the delivered
+// events per Write call to the destination; allocs/op and B/op, which
+// count the background goroutines' allocations too.
 //
 // What it hides: the cost of a call (a caller of shardlog under Block
 // waits when its shard is full, a zap caller writes a full buffer, so
@@ -53,6 +54,7 @@ func BenchmarkCapacity(b *testing.B) {
 				perDelivered(b, s, time.Duration(cpu1-cpu0), "cpu-ns/delivered")
 			}
 			b.ReportMetric(float64(s.delivered())/elapsed.Seconds(), "delivered/s")
+			reportWrites(b, s)
 		})
 	}
 }

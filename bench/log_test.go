@@ -49,6 +49,7 @@ func BenchmarkLog(b *testing.B) {
 				requireAllDelivered(b, s, attempted.Load())
 			}
 			reportDelivery(b, s, attempted.Load())
+			reportWrites(b, s)
 			perDelivered(b, s, elapsed, "ns/delivered")
 		})
 	}

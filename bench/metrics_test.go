@@ -28,6 +28,15 @@ func requireAllDelivered(b *testing.B, s *subject, attempted int64) {
 	}
 }
 
+// reportWrites reports the delivered events per Write call the logger
+// made to the destination (events/write): each would be a system call on
+// a real file, which the destination here does not charge for.
+func reportWrites(b *testing.B, s *subject) {
+	if w := s.out.Writes(); w > 0 {
+		b.ReportMetric(float64(s.delivered())/float64(w), "events/write")
+	}
+}
+
 // perDelivered reports d per delivered event under unit, if any was
 // delivered.
 func perDelivered(b *testing.B, s *subject, d time.Duration, unit string) {

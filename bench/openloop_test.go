@@ -35,8 +35,9 @@ var openLoopRates = []int{100_000, 400_000}
 // the destination after the logger delivered; unaccounted/attempted is
 // the share neither delivered nor reported lost (0 where the logger's
 // report is exact); offered/s is the rate the callers kept, below the
-// rate asked for when they fell behind. A lossless logger fails the
-// benchmark if it lost an event.
+// rate asked for when they fell behind; events/write is the delivered
+// events per Write call to the destination (a system call each on a real
+// file). A lossless logger fails the benchmark if it lost an event.
 //
 // logger=none runs first at each rate: the harness's floor (noLogger).
 //
@@ -127,6 +128,7 @@ func openLoop(b *testing.B, p peer, rate float64) {
 		return // nothing is delivered: the floor has latencies only
 	}
 	reportDelivery(b, s, attempted)
+	reportWrites(b, s)
 	b.ReportMetric(float64(attempted)/elapsed.Seconds(), "offered/s")
 }
 
