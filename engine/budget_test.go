@@ -135,6 +135,23 @@ func liveHeap() uint64 {
 	return s[0].Value.Uint64()
 }
 
+// flood starts goroutines that log msg, with a fresh 200-byte payload
+// each call, as fast as they can for d; wait on the result for them.
+func flood(e *engine.Engine, msg string, goroutines int, d time.Duration) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(d)
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; time.Now().Before(deadline); i++ {
+				e.Logger().Info(msg, core.Int("g", g), core.Int("i", i), core.String("payload", strings.Repeat("p", 200)))
+			}
+		}()
+	}
+	return &wg
+}
+
 // A flood far beyond what the sink can take, from 16 goroutines: the live
 // heap stays within MaxQueueBytes plus the engine's overhead
 // (MemoryOverhead: rings, free lists, the batch in hand, lanes),
@@ -167,17 +184,7 @@ func TestFloodStaysWithinTheBudget(t *testing.T) {
 			}
 		}
 	}()
-	var wg sync.WaitGroup
-	deadline := time.Now().Add(1500 * time.Millisecond)
-	for g := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; time.Now().Before(deadline); i++ {
-				e.Logger().Info("flood", core.Int("g", g), core.Int("i", i), core.String("payload", strings.Repeat("p", 200)))
-			}
-		}()
-	}
+	wg := flood(e, "flood", 16, 1500*time.Millisecond)
 	wg.Wait()
 	close(stop)
 	<-sampled
@@ -360,17 +367,7 @@ func TestBlockCallersArePacedByAWorkingSink(t *testing.T) {
 	require.NoError(t, err)
 	e := newEngine(t, engine.WithOverflow(ring.Block), engine.WithBlockTimeout(time.Minute),
 		engine.WithSink(out, engine.SinkName("slow")))
-	var wg sync.WaitGroup
-	deadline := time.Now().Add(300 * time.Millisecond)
-	for g := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; time.Now().Before(deadline); i++ {
-				e.Logger().Info("paced", core.Int("g", g), core.Int("i", i), core.String("payload", strings.Repeat("p", 200)))
-			}
-		}()
-	}
+	wg := flood(e, "paced", 4, 300*time.Millisecond)
 	wg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -397,17 +394,7 @@ func TestASinkThatRecoversFromAStallIsPacedAgain(t *testing.T) {
 	e := newEngine(t, engine.WithOverflow(ring.Block), engine.WithBlockTimeout(time.Minute),
 		engine.WithSink(g, engine.SinkName("slow")))
 	g.stalled.Store(true)
-	var wg sync.WaitGroup
-	deadline := time.Now().Add(400 * time.Millisecond)
-	for gr := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; time.Now().Before(deadline); i++ {
-				e.Logger().Info("paced", core.Int("g", gr), core.Int("i", i), core.String("payload", strings.Repeat("p", 200)))
-			}
-		}()
-	}
+	wg := flood(e, "paced", 4, 400*time.Millisecond)
 	<-g.entered
 	time.Sleep(10 * time.Millisecond) // past stallAfter: marked stalled, its backlog absorbed
 	g.stalled.Store(false)
