@@ -108,7 +108,7 @@ type cursor struct {
 }
 
 // mono is the Mono of the event at the cursor.
-func (c *cursor) mono() int64 { return c.b.events[c.b.order[c.i]].Mono }
+func (c *cursor) mono() int64 { return c.b.keys[c.i] }
 
 type flushRequest struct {
 	ctx  context.Context
@@ -297,9 +297,13 @@ func (w *sinkWriter) round() (progress, done bool) {
 	limit := w.e.cfg.batchSize
 	w.entries = w.entries[:0]
 	next := int64(math.MaxInt64) // Mono of the first event left unemitted
-	minLevel := core.Level(math.MinInt)
-	if w.level != nil {
-		minLevel = w.level.Level() // once per round
+	// The run-time level is read once per round, and an event's own
+	// Level only when there is one: otherwise the merge never touches an
+	// event (its keys, classes and lines are in dense arrays), and an
+	// event's line cache stays with the flusher that encoded it.
+	levelled, minLevel := w.level != nil, core.Level(math.MinInt)
+	if levelled {
+		minLevel = w.level.Level()
 	}
 	below, unencoded := 0, 0
 	for len(w.entries) < limit && len(w.merge) > 0 {
@@ -320,7 +324,7 @@ func (w *sinkWriter) round() (progress, done bool) {
 		for {
 			idx := int(c.b.order[c.i])
 			switch ev := &c.b.events[idx]; {
-			case ev.Level < minLevel:
+			case levelled && ev.Level < minLevel:
 				below++
 			case w.enc >= 0 && c.b.lines[w.enc].bad[idx]:
 				unencoded++ // the encoder panicked on it (reported)
