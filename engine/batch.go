@@ -42,7 +42,33 @@ type batch struct {
 	// cover (see sinkWriter.collect).
 	wm   int64
 	refs atomic.Int32
-	home chan *batch // the shard's free list
+	home *freeList // the shard's
+	// stale is how many of the first events may still hold what an
+	// earlier use of the batch referenced: the last release does not
+	// clear them, the flusher does, on its own processor (see freeList).
+	stale int
+}
+
+// freeList is a shard's batches ready for reuse. A batch's last release
+// (most often a sink writer's) returns it without clearing its events,
+// which would write every event once more on the releasing processor,
+// only for the flusher's next drain to pull the lines back: at 16
+// processors that clear was the sink writer's largest cost. Instead:
+//   - the flusher's drain overwrites whole events, and before it pushes
+//     a batch it clears what an earlier use left beyond them (clearTail);
+//   - a batch taken for the spill, which fills events field by field, is
+//     cleared when taken (getBatch);
+//   - so that an idle engine keeps nothing alive, a flusher about to park
+//     stores parked and then clears every batch in its free list, and a
+//     release that returns a stale batch loads parked after the send and
+//     kicks the flusher when it is set. Either the flusher's sweep comes
+//     after the send and finds the batch, or the release sees parked
+//     (both are sequentially consistent), and the kicked flusher sweeps
+//     again before it parks again.
+type freeList struct {
+	ch     chan *batch
+	parked atomic.Bool
+	kick   chan struct{} // the flusher's
 }
 
 // filteredClass marks an event rejected by a filter: no sink receives it.
@@ -63,7 +89,7 @@ type encoded struct {
 // one burst of huge events does not pin memory for ever.
 const maxRetainedLineBuf = 256 << 10
 
-func newBatch(shard, size, encoders int, home chan *batch, bu *budget.Budget) *batch {
+func newBatch(shard, size, encoders int, home *freeList, bu *budget.Budget) *batch {
 	b := &batch{
 		budget: bu,
 		shard:  shard,
@@ -87,15 +113,14 @@ func (b *batch) line(enc, i int) []byte {
 	return l.buf[l.off[i]:l.off[i+1]]
 }
 
-// release drops one reference; the last one clears the batch and returns
-// it to its shard.
+// release drops one reference; the last one returns the batch to its
+// shard, its events left for the flusher to clear (freeList).
 func (b *batch) release() {
 	if b.refs.Add(-1) != 0 {
 		return
 	}
-	for i := 0; i < b.n; i++ {
-		b.events[i].Reset() // keep nothing alive
-	}
+	b.stale = max(b.stale, b.n)
+	stale := b.stale > 0
 	b.n = 0
 	b.blocking = false
 	b.spill = false
@@ -111,10 +136,30 @@ func (b *batch) release() {
 		}
 		b.lines[i].buf = b.lines[i].buf[:0]
 	}
+	home := b.home
 	select {
-	case b.home <- b:
+	case home.ch <- b:
 	default: // the free list is full (cannot happen when sized right); let GC have it
+		return
 	}
+	if stale && home.parked.Load() {
+		signal(home.kick) // sweep again before parking (freeList)
+	}
+}
+
+// clearStale clears every event an earlier use may have left.
+func (b *batch) clearStale() {
+	clear(b.events[:b.stale])
+	b.stale = 0
+}
+
+// clearTail clears what an earlier use left beyond the events this use
+// drained (which overwrote whole events), before the batch is pushed.
+func (b *batch) clearTail() {
+	if b.stale > b.n {
+		clear(b.events[b.n:b.stale])
+	}
+	b.stale = 0
 }
 
 // drop is release at shutdown (sinkWriter.dropHeld): the last reference

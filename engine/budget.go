@@ -167,7 +167,7 @@ func (e *Engine) MemoryOverhead() int64 {
 	slot := int64(unsafe.Sizeof(core.Event{})) + 16 + largeEvent // sequence word and flag, padded
 	ring := int64(e.q.Capacity()) * slot
 	perBatch := e.batchBytes() + int64(len(e.encoders))*maxRetainedLineBuf
-	batches := int64(cap(e.flushers[0].free)+1) * perBatch
+	batches := int64(cap(e.flushers[0].free.ch)+1) * perBatch
 	lanes := int64(len(e.writers)) * int64(e.cfg.laneDepth) * int64(unsafe.Sizeof(laneSlot{}))
 	return shards * (ring + batches + 2*lanes)
 }

@@ -50,7 +50,7 @@ import (
 type flusher struct {
 	e     *Engine
 	shard int
-	free  chan *batch   // batches ready for reuse (refcount reached 0)
+	free  *freeList     // batches ready for reuse (refcount reached 0)
 	kick  chan struct{} // Flush, Shutdown, writers and refused calls wake the flusher early
 	// pacing is set while the flusher waits for room in a lane (pace);
 	// room is how the writer that made room says so.
@@ -91,11 +91,11 @@ func newFlusher(e *Engine, shard int) *flusher {
 	f := &flusher{
 		e:     e,
 		shard: shard,
-		free:  make(chan *batch, keep),
 		kick:  make(chan struct{}, 1),
 		room:  make(chan struct{}, 1),
 		ready: noWatermark,
 	}
+	f.free = &freeList{ch: make(chan *batch, keep), kick: f.kick}
 	f.wm.Store(noWatermark)
 	f.carried = make([]int64, len(e.writers))
 	for i := range f.carried {
@@ -227,6 +227,9 @@ func (f *flusher) park() {
 			return
 		}
 	}
+	f.free.parked.Store(true)
+	f.sweepFree()
+	hookFlusherParked(f.shard)
 	f.timer.Reset(parkSafety)
 	select {
 	case <-q.Notify(f.shard):
@@ -234,7 +237,29 @@ func (f *flusher) park() {
 	case <-f.timer.C:
 	}
 	f.timer.Stop()
+	f.free.parked.Store(false)
 	q.Unpark(f.shard)
+}
+
+// sweepFree clears the events that the batches in the free list may
+// still hold, so that a parked flusher keeps nothing alive (freeList).
+// A batch the spill takes meanwhile is cleared by getBatch; one that
+// finds the list full on its way back is left to the collector.
+func (f *flusher) sweepFree() {
+	for range len(f.free.ch) {
+		var b *batch
+		select {
+		case b = <-f.free.ch:
+		default:
+			return
+		}
+		b.clearStale()
+		select {
+		case f.free.ch <- b:
+		default:
+			return
+		}
+	}
 }
 
 // round drains what is published into the batch being filled, and pushes
@@ -267,7 +292,7 @@ func (f *flusher) round() (drained int, caughtUp bool) {
 		f.inEpoch = true
 	}
 	if f.cur == nil {
-		f.cur = f.getBatch()
+		f.cur = f.getBatch(false)
 	}
 	b := f.cur
 	start := b.n
@@ -316,6 +341,7 @@ func (f *flusher) round() (drained int, caughtUp bool) {
 	case b.n == len(b.events) || (b.n > 0 && f.ready != noWatermark && !f.hold()):
 		f.cur = nil
 		b.wm = f.ready // travels with the batch; see sinkWriter.collect
+		b.clearTail()
 		f.prepare(b)
 		f.publish(b)
 		f.publishReady() // after the push: writers rely on the order
@@ -470,10 +496,15 @@ func heldLimit(e *Engine) int {
 	return 3*epoch + 1
 }
 
-// getBatch returns a free batch, or a new one.
-func (f *flusher) getBatch() *batch {
+// getBatch returns a free batch, or a new one. Unless clean, what an
+// earlier use left in its events stays for clearTail: the drain
+// overwrites whole events, so only the rest needs clearing.
+func (f *flusher) getBatch(clean bool) *batch {
 	select {
-	case b := <-f.free:
+	case b := <-f.free.ch:
+		if clean {
+			b.clearStale()
+		}
 		return b
 	default:
 	}

@@ -7,3 +7,4 @@ package engine
 
 func hookShutdownAfterClose()  {}
 func hookEpochStart(int, bool) {}
+func hookFlusherParked(int)    {}

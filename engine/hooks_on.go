@@ -12,6 +12,9 @@ var TestHooks struct {
 	// EpochStart runs on a flusher as it starts an epoch, with whether
 	// the epoch is its final one (the queue was closed).
 	EpochStart func(shard int, closing bool)
+	// FlusherParked runs on a flusher that has marked itself parked and
+	// swept its free list, just before it waits.
+	FlusherParked func(shard int)
 }
 
 func hookShutdownAfterClose() {
@@ -23,5 +26,11 @@ func hookShutdownAfterClose() {
 func hookEpochStart(shard int, closing bool) {
 	if f := TestHooks.EpochStart; f != nil {
 		f(shard, closing)
+	}
+}
+
+func hookFlusherParked(shard int) {
+	if f := TestHooks.FlusherParked; f != nil {
+		f(shard)
 	}
 }

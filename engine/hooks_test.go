@@ -4,12 +4,15 @@ package engine_test
 
 import (
 	"context"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/engine"
 	"github.com/shardlog/shardlog/sinks"
 )
@@ -84,4 +87,70 @@ func TestShutdownNeverStrandsAcceptedEvents(t *testing.T) {
 		require.Equal(t, uint64(mem.Len()), s.Written)
 		require.Equal(t, uint64(100), s.Dropped.Closed, "events logged after the queue closed are refused as closed")
 	})
+}
+
+// parkWaitSink writes nothing, and its Write returns only once a flusher
+// has parked (or after a second), so the batch it was handed is released
+// after that flusher swept its free list.
+type parkWaitSink struct {
+	parked       chan struct{}
+	parkedInside atomic.Bool // a park happened while a Write waited
+}
+
+func (s *parkWaitSink) Write(_ context.Context, b []core.Entry) (int, error) {
+	select {
+	case <-s.parked:
+		s.parkedInside.Store(true)
+	case <-time.After(time.Second):
+	}
+	return len(b), nil
+}
+func (s *parkWaitSink) Flush(context.Context) error { return nil }
+func (s *parkWaitSink) Close(context.Context) error { return nil }
+
+// A batch released after its flusher parked is swept all the same: the
+// release sees the flusher parked and kicks it, and it sweeps its free
+// list again before it parks again (batch.go, freeList). The sink's Write
+// holds the writer until the flusher has parked, so the batch goes back
+// to the free list after the sweep; the event's text must still be
+// collected within 3s, well before the parked flusher's 10s safety
+// timer. Mutation caught: a release that does not kick a parked flusher
+// (the text stays reachable until that timer fires).
+func TestBatchReleasedAfterTheFlusherParkedIsCleared(t *testing.T) {
+	sink := &parkWaitSink{parked: make(chan struct{}, 1)}
+	engine.TestHooks.FlusherParked = func(int) {
+		select {
+		case sink.parked <- struct{}{}:
+		default:
+		}
+	}
+	t.Cleanup(func() { engine.TestHooks.FlusherParked = nil })
+	e := newEngine(t, engine.WithSink(sink), engine.WithShards(1))
+
+	// The writer may be waiting for a watermark when the event comes, and
+	// then the flusher does not park during the Write: try again.
+	var collected atomic.Int32
+	attempts := 0
+	for ; attempts < 10 && !sink.parkedInside.Load(); attempts++ {
+		select { // a park from before this event does not count
+		case <-sink.parked:
+		default:
+		}
+		func() {
+			buf := new([512]byte)
+			for i := range buf {
+				buf[i] = 'x'
+			}
+			runtime.AddCleanup(buf, func(c *atomic.Int32) { c.Add(1) }, &collected)
+			e.Logger().Info("big", core.String("payload", unsafe.String(&buf[0], len(buf))))
+		}()
+		require.Eventually(t, func() bool {
+			return e.Metrics(false).Sinks[0].Written == uint64(attempts+1)
+		}, 5*time.Second, time.Millisecond)
+	}
+	require.True(t, sink.parkedInside.Load(), "no Write saw its flusher park in %d attempts", attempts)
+	require.Eventually(t, func() bool {
+		runtime.GC()
+		return collected.Load() == int32(attempts)
+	}, 3*time.Second, 20*time.Millisecond, "a released event's text is still reachable from the parked engine")
 }

@@ -18,11 +18,11 @@ import (
 
 // An engine that has written an event and gone idle keeps nothing of it
 // alive: not in its ring slots (cleared by the drain), not in its
-// batches (cleared when their last reference is released), not in its
-// writers. A field's text is collected once the caller drops it.
-// Mutation caught: batch.release returning a batch to its free list
-// without clearing its events (measured as an optimisation and not kept,
-// docs/bench/engine.md).
+// batches (a flusher clears its free batches before it parks; see
+// freeList in batch.go), not in its writers. A field's text is collected
+// once the caller drops it. Mutation caught: a parking flusher that does
+// not sweep its free list (TestBatchReleasedAfterTheFlusherParkedIsCleared
+// covers a batch released after the sweep).
 func TestIdleEngineKeepsNoEventAlive(t *testing.T) {
 	sink, err := sinks.NewWriter(io.Discard, format.JSON{})
 	require.NoError(t, err)

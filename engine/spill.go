@@ -104,7 +104,7 @@ func (e *Engine) spillRoom(shard int, sp *spill, size int64) *batch {
 		return nil
 	}
 	sp.started++
-	b := e.flushers[shard].getBatch()
+	b := e.flushers[shard].getBatch(true)
 	b.charged = e.batchBytes()
 	b.spill = true
 	sp.cur = b

@@ -46,7 +46,7 @@ func (r *writerRig) push(t *testing.T, s int, wm int64, monos ...int64) {
 // batch makes a prepared batch of shard s holding events with the given
 // Monos, carrying watermark wm.
 func (r *writerRig) batch(s int, wm int64, monos ...int64) *batch {
-	b := newBatch(s, r.e.cfg.batchSize, 0, make(chan *batch, 8), nil)
+	b := newBatch(s, r.e.cfg.batchSize, 0, &freeList{ch: make(chan *batch, 8), kick: make(chan struct{}, 1)}, nil)
 	for i, m := range monos {
 		b.events[i].Mono = m
 		b.class[i] = uint8(r.e.classes.of(b.events[i].Level))
