@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"io"
 	"runtime"
 	"sync/atomic"
@@ -43,4 +44,32 @@ func TestIdleEngineKeepsNoEventAlive(t *testing.T) {
 		runtime.GC()
 		return collected.Load()
 	}, 10*time.Second, 20*time.Millisecond, "the event's text is still reachable from the idle engine")
+}
+
+// An engine kept after its Shutdown keeps nothing of the events it wrote:
+// the last batches the writers released are swept once every flusher and
+// writer has exited (closeSinks). Mutation caught: no sweep there (the
+// flushers have exited, so none parks again to sweep).
+func TestShutDownEngineKeepsNoEventAlive(t *testing.T) {
+	sink, err := sinks.NewWriter(io.Discard, format.JSON{})
+	require.NoError(t, err)
+	e, err := engine.New(engine.WithSink(sink), engine.WithShards(1))
+	require.NoError(t, err)
+
+	var collected atomic.Bool
+	func() {
+		buf := new([512]byte)
+		for i := range buf {
+			buf[i] = 'x'
+		}
+		runtime.AddCleanup(buf, func(*atomic.Bool) { collected.Store(true) }, &collected)
+		e.Logger().Info("big", core.String("payload", unsafe.String(&buf[0], len(buf))))
+	}()
+	_, err = e.Shutdown(context.Background())
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		runtime.GC()
+		return collected.Load()
+	}, 3*time.Second, 20*time.Millisecond, "the event's text is still reachable from the shut-down engine")
+	runtime.KeepAlive(e)
 }

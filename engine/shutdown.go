@@ -241,6 +241,12 @@ func (e *Engine) closeSinks(ctx context.Context, _ drain.Strategy) error {
 			return errors.Join(append(errs, ctx.Err())...)
 		}
 	}
+	// Every flusher and writer has exited: no one takes from or returns
+	// to the free lists any more, and an engine kept after its shutdown
+	// keeps nothing of the events it wrote (freeList).
+	for _, f := range e.flushers {
+		f.sweepFree()
+	}
 	return errors.Join(errs...)
 }
 
