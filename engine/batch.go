@@ -64,7 +64,9 @@ type batch struct {
 //     kicks the flusher when it is set. Either the flusher's sweep comes
 //     after the send and finds the batch, or the release sees parked
 //     (both are sequentially consistent), and the kicked flusher sweeps
-//     again before it parks again.
+//     again before it parks again;
+//   - Shutdown sweeps every free list once the flushers and writers have
+//     exited (closeSinks), so a shut-down engine keeps nothing either.
 type freeList struct {
 	ch     chan *batch
 	parked atomic.Bool
