@@ -59,7 +59,8 @@ type batch struct {
 //   - a batch taken for the spill, which fills events field by field, is
 //     cleared when taken (getBatch);
 //   - so that an idle engine keeps nothing alive, a flusher about to park
-//     stores parked and then clears every batch in its free list, and a
+//     stores parked and then clears the batch in its hand and every
+//     batch in its free list (flusher.sweep), and a
 //     release that returns a stale batch loads parked after the send and
 //     kicks the flusher when it is set. Either the flusher's sweep comes
 //     after the send and finds the batch, or the release sees parked

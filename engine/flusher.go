@@ -228,7 +228,7 @@ func (f *flusher) park() {
 		}
 	}
 	f.free.parked.Store(true)
-	f.sweepFree()
+	f.sweep()
 	hookFlusherParked(f.shard)
 	f.timer.Reset(parkSafety)
 	select {
@@ -241,10 +241,21 @@ func (f *flusher) park() {
 	q.Unpark(f.shard)
 }
 
+// sweep clears what the batch in hand and the batches in the free list
+// may still hold of earlier uses, so that a parked flusher, or one that
+// has exited, keeps nothing alive (freeList). The batch in hand may be
+// one released uncleared: a flusher takes the oldest free batch as soon
+// as it has pushed the last.
+func (f *flusher) sweep() {
+	if f.cur != nil {
+		f.cur.clearTail() // its events below n, if any, are pending
+	}
+	f.sweepFree()
+}
+
 // sweepFree clears the events that the batches in the free list may
-// still hold, so that a parked flusher keeps nothing alive (freeList).
-// A batch the spill takes meanwhile is cleared by getBatch; one that
-// finds the list full on its way back is left to the collector.
+// still hold. A batch the spill takes meanwhile is cleared by getBatch;
+// one that finds the list full on its way back is left to the collector.
 func (f *flusher) sweepFree() {
 	for range len(f.free.ch) {
 		var b *batch
@@ -292,6 +303,7 @@ func (f *flusher) round() (drained int, caughtUp bool) {
 		f.inEpoch = true
 	}
 	if f.cur == nil {
+		hookFlusherTakesBatch(f.shard)
 		f.cur = f.getBatch(false)
 	}
 	b := f.cur

@@ -15,6 +15,9 @@ var TestHooks struct {
 	// FlusherParked runs on a flusher that has marked itself parked and
 	// swept its free list, just before it waits.
 	FlusherParked func(shard int)
+	// FlusherTakesBatch runs on a flusher about to take a batch to fill
+	// (the free list's oldest, or a new one).
+	FlusherTakesBatch func(shard int)
 }
 
 func hookShutdownAfterClose() {
@@ -31,6 +34,12 @@ func hookEpochStart(shard int, closing bool) {
 
 func hookFlusherParked(shard int) {
 	if f := TestHooks.FlusherParked; f != nil {
+		f(shard)
+	}
+}
+
+func hookFlusherTakesBatch(shard int) {
+	if f := TestHooks.FlusherTakesBatch; f != nil {
 		f(shard)
 	}
 }

@@ -4,6 +4,7 @@ package engine_test
 
 import (
 	"context"
+	"io"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/engine"
 	"github.com/shardlog/shardlog/sinks"
+	"github.com/shardlog/shardlog/sinks/format"
 )
 
 // These tests hold a party inside a race window through engine.TestHooks
@@ -153,4 +155,39 @@ func TestBatchReleasedAfterTheFlusherParkedIsCleared(t *testing.T) {
 		runtime.GC()
 		return collected.Load() == int32(attempts)
 	}, 3*time.Second, 20*time.Millisecond, "a released event's text is still reachable from the parked engine")
+}
+
+// The batch a flusher holds to fill next may be one released with its
+// events uncleared (it takes the oldest free batch as soon as it has
+// pushed the last): parking clears it too. The hook delays the flusher
+// before it takes that batch, so the writer has written the event and
+// released its batch first. Mutation caught: a park that sweeps only the
+// free list (the event stays reachable from the batch in hand).
+func TestBatchInTheFlushersHandIsClearedWhenItParks(t *testing.T) {
+	var logged atomic.Bool
+	engine.TestHooks.FlusherTakesBatch = func(int) {
+		if logged.Load() {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	t.Cleanup(func() { engine.TestHooks.FlusherTakesBatch = nil })
+	sink, err := sinks.NewWriter(io.Discard, format.JSON{})
+	require.NoError(t, err)
+	e := newEngine(t, engine.WithSink(sink), engine.WithShards(1))
+	time.Sleep(20 * time.Millisecond) // the flusher takes its first batch
+
+	var collected atomic.Bool
+	func() {
+		buf := new([512]byte)
+		for i := range buf {
+			buf[i] = 'x'
+		}
+		runtime.AddCleanup(buf, func(*atomic.Bool) { collected.Store(true) }, &collected)
+		logged.Store(true)
+		e.Logger().Info("big", core.String("payload", unsafe.String(&buf[0], len(buf))))
+	}()
+	require.Eventually(t, func() bool {
+		runtime.GC()
+		return collected.Load()
+	}, 3*time.Second, 20*time.Millisecond, "the event's text is still reachable from the parked engine")
 }

@@ -245,7 +245,7 @@ func (e *Engine) closeSinks(ctx context.Context, _ drain.Strategy) error {
 	// to the free lists any more, and an engine kept after its shutdown
 	// keeps nothing of the events it wrote (freeList).
 	for _, f := range e.flushers {
-		f.sweepFree()
+		f.sweep()
 	}
 	return errors.Join(errs...)
 }
