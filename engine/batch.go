@@ -60,14 +60,15 @@ type batch struct {
 //     cleared when taken (getBatch);
 //   - so that an idle engine keeps nothing alive, a flusher about to park
 //     stores parked and then clears the batch in its hand and every
-//     batch in its free list (flusher.sweep), and a
-//     release that returns a stale batch loads parked after the send and
-//     kicks the flusher when it is set. Either the flusher's sweep comes
-//     after the send and finds the batch, or the release sees parked
-//     (both are sequentially consistent), and the kicked flusher sweeps
-//     again before it parks again;
-//   - Shutdown sweeps every free list once the flushers and writers have
-//     exited (closeSinks), so a shut-down engine keeps nothing either.
+//     batch in its free list (flusher.sweep), and a release that returns
+//     a stale batch loads parked after the send and kicks the flusher
+//     when it is set. Either the flusher's sweep comes after the send and
+//     finds the batch, or the release sees parked (both are sequentially
+//     consistent), and the kicked flusher sweeps again before it parks
+//     again;
+//   - Shutdown sweeps every flusher the same way once the flushers and
+//     writers have exited (closeSinks), so a shut-down engine keeps
+//     nothing either.
 type freeList struct {
 	ch     chan *batch
 	parked atomic.Bool
