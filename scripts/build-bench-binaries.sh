@@ -29,4 +29,6 @@ On the host, in the directory holding them:
   ./ring.test   $flags | tee ring.txt
 
 then summarise with benchstat (make bench-peers and make benchstat show how).
+For the many-core figures of docs/bench/many-core.md in one go (about six
+minutes): copy scripts/many-core-run.sh beside the binaries and run it.
 EOT
