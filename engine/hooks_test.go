@@ -5,11 +5,9 @@ package engine_test
 import (
 	"context"
 	"io"
-	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -131,30 +129,19 @@ func TestBatchReleasedAfterTheFlusherParkedIsCleared(t *testing.T) {
 
 	// The writer may be waiting for a watermark when the event comes, and
 	// then the flusher does not park during the Write: try again.
-	var collected atomic.Int32
-	attempts := 0
-	for ; attempts < 10 && !sink.parkedInside.Load(); attempts++ {
+	var events []*atomic.Bool
+	for len(events) < 10 && !sink.parkedInside.Load() {
 		select { // a park from before this event does not count
 		case <-sink.parked:
 		default:
 		}
-		func() {
-			buf := new([512]byte)
-			for i := range buf {
-				buf[i] = 'x'
-			}
-			runtime.AddCleanup(buf, func(c *atomic.Int32) { c.Add(1) }, &collected)
-			e.Logger().Info("big", core.String("payload", unsafe.String(&buf[0], len(buf))))
-		}()
+		events = append(events, logTracked(e.Logger()))
 		require.Eventually(t, func() bool {
-			return e.Metrics(false).Sinks[0].Written == uint64(attempts+1)
+			return e.Metrics(false).Sinks[0].Written == uint64(len(events))
 		}, 5*time.Second, time.Millisecond)
 	}
-	require.True(t, sink.parkedInside.Load(), "no Write saw its flusher park in %d attempts", attempts)
-	require.Eventually(t, func() bool {
-		runtime.GC()
-		return collected.Load() == int32(attempts)
-	}, 3*time.Second, 20*time.Millisecond, "a released event's text is still reachable from the parked engine")
+	require.True(t, sink.parkedInside.Load(), "no Write saw its flusher park in %d attempts", len(events))
+	requireCollected(t, 3*time.Second, "a released event's text is still reachable from the parked engine", events...)
 }
 
 // The batch a flusher holds to fill next may be one released with its
@@ -176,18 +163,7 @@ func TestBatchInTheFlushersHandIsClearedWhenItParks(t *testing.T) {
 	e := newEngine(t, engine.WithSink(sink), engine.WithShards(1))
 	time.Sleep(20 * time.Millisecond) // the flusher takes its first batch
 
-	var collected atomic.Bool
-	func() {
-		buf := new([512]byte)
-		for i := range buf {
-			buf[i] = 'x'
-		}
-		runtime.AddCleanup(buf, func(*atomic.Bool) { collected.Store(true) }, &collected)
-		logged.Store(true)
-		e.Logger().Info("big", core.String("payload", unsafe.String(&buf[0], len(buf))))
-	}()
-	require.Eventually(t, func() bool {
-		runtime.GC()
-		return collected.Load()
-	}, 3*time.Second, 20*time.Millisecond, "the event's text is still reachable from the parked engine")
+	logged.Store(true)
+	collected := logTracked(e.Logger())
+	requireCollected(t, 3*time.Second, "the event's text is still reachable from the parked engine", collected)
 }

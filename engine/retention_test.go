@@ -29,21 +29,9 @@ func TestIdleEngineKeepsNoEventAlive(t *testing.T) {
 	require.NoError(t, err)
 	e := newEngine(t, engine.WithSink(sink), engine.WithShards(1))
 
-	var collected atomic.Bool
-	func() {
-		buf := new([512]byte) // a small event: the common path, no truncation
-		for i := range buf {
-			buf[i] = 'x'
-		}
-		runtime.AddCleanup(buf, func(*atomic.Bool) { collected.Store(true) }, &collected)
-		text := unsafe.String(&buf[0], len(buf))
-		e.Logger().Info("big", core.String("payload", text))
-	}()
+	collected := logTracked(e.Logger())
 	flush(t, e)
-	require.Eventually(t, func() bool {
-		runtime.GC()
-		return collected.Load()
-	}, 10*time.Second, 20*time.Millisecond, "the event's text is still reachable from the idle engine")
+	requireCollected(t, 10*time.Second, "the event's text is still reachable from the idle engine", collected)
 }
 
 // An engine kept after its Shutdown keeps nothing of the events it wrote:
@@ -56,20 +44,38 @@ func TestShutDownEngineKeepsNoEventAlive(t *testing.T) {
 	e, err := engine.New(engine.WithSink(sink), engine.WithShards(1))
 	require.NoError(t, err)
 
-	var collected atomic.Bool
-	func() {
-		buf := new([512]byte)
-		for i := range buf {
-			buf[i] = 'x'
-		}
-		runtime.AddCleanup(buf, func(*atomic.Bool) { collected.Store(true) }, &collected)
-		e.Logger().Info("big", core.String("payload", unsafe.String(&buf[0], len(buf))))
-	}()
+	collected := logTracked(e.Logger())
 	_, err = e.Shutdown(context.Background())
 	require.NoError(t, err)
+	requireCollected(t, 3*time.Second, "the event's text is still reachable from the shut-down engine", collected)
+	runtime.KeepAlive(e)
+}
+
+// logTracked logs a small event (the common path: inline fields, no
+// truncation) whose one field's text is a fresh 512-byte buffer, and
+// returns a flag the collector sets once nothing references that buffer.
+func logTracked(l *engine.Logger) *atomic.Bool {
+	collected := new(atomic.Bool)
+	buf := new([512]byte)
+	for i := range buf {
+		buf[i] = 'x'
+	}
+	runtime.AddCleanup(buf, func(c *atomic.Bool) { c.Store(true) }, collected)
+	l.Info("big", core.String("payload", unsafe.String(&buf[0], len(buf))))
+	return collected
+}
+
+// requireCollected collects until every flag is set, or fails with msg
+// after within.
+func requireCollected(t *testing.T, within time.Duration, msg string, flags ...*atomic.Bool) {
+	t.Helper()
 	require.Eventually(t, func() bool {
 		runtime.GC()
-		return collected.Load()
-	}, 3*time.Second, 20*time.Millisecond, "the event's text is still reachable from the shut-down engine")
-	runtime.KeepAlive(e)
+		for _, f := range flags {
+			if !f.Load() {
+				return false
+			}
+		}
+		return true
+	}, within, 20*time.Millisecond, msg)
 }
