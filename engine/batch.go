@@ -55,7 +55,7 @@ type batch struct {
 // only for the flusher's next drain to pull the lines back: at 16
 // processors that clear was the sink writer's largest cost. Instead:
 //   - the flusher's drain overwrites whole events, and before it pushes
-//     a batch it clears what an earlier use left beyond them (clearTail);
+//     a batch it clears what an earlier use left beyond them (clearStale);
 //   - a batch taken for the spill, which fills events field by field, is
 //     cleared when taken (getBatch);
 //   - so that an idle engine keeps nothing alive, a flusher about to park
@@ -151,15 +151,10 @@ func (b *batch) release() {
 	}
 }
 
-// clearStale clears every event an earlier use may have left.
+// clearStale clears what an earlier use left beyond the events in use
+// (all of it for a free batch, whose n is 0): the drain overwrites whole
+// events, so a batch being filled needs only its tail cleared.
 func (b *batch) clearStale() {
-	clear(b.events[:b.stale])
-	b.stale = 0
-}
-
-// clearTail clears what an earlier use left beyond the events this use
-// drained (which overwrote whole events), before the batch is pushed.
-func (b *batch) clearTail() {
 	if b.stale > b.n {
 		clear(b.events[b.n:b.stale])
 	}

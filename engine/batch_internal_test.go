@@ -11,7 +11,7 @@ import (
 // A released batch keeps its events for the flusher to clear (freeList):
 // a reuse that drains fewer events clears the rest before the batch is
 // pushed, and a batch taken clean (the spill's) or swept holds nothing of
-// its earlier use. Mutations caught: clearTail clearing nothing, or only
+// its earlier use. Mutations caught: clearStale clearing nothing, or only
 // up to the new count; getBatch(true) or a sweep not clearing.
 func TestReleasedBatchIsClearedByItsFlusher(t *testing.T) {
 	free := &freeList{ch: make(chan *batch, 4), kick: make(chan struct{}, 1)}
@@ -39,7 +39,7 @@ func TestReleasedBatchIsClearedByItsFlusher(t *testing.T) {
 
 	b = f.getBatch(false)
 	use(b, 2, "second") // what a drain does: whole events overwritten
-	b.clearTail()
+	b.clearStale()
 	require.Equal(t, 2, held(b), "the tail of the first use is cleared before the push")
 	require.Equal(t, "second", b.events[1].Message)
 	b.refs.Store(1)

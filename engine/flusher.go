@@ -248,7 +248,7 @@ func (f *flusher) park() {
 // as it has pushed the last.
 func (f *flusher) sweep() {
 	if f.cur != nil {
-		f.cur.clearTail() // its events below n, if any, are pending
+		f.cur.clearStale() // its events below n, if any, are pending
 	}
 	f.sweepFree()
 }
@@ -353,7 +353,7 @@ func (f *flusher) round() (drained int, caughtUp bool) {
 	case b.n == len(b.events) || (b.n > 0 && f.ready != noWatermark && !f.hold()):
 		f.cur = nil
 		b.wm = f.ready // travels with the batch; see sinkWriter.collect
-		b.clearTail()
+		b.clearStale()
 		f.prepare(b)
 		f.publish(b)
 		f.publishReady() // after the push: writers rely on the order
@@ -509,7 +509,7 @@ func heldLimit(e *Engine) int {
 }
 
 // getBatch returns a free batch, or a new one. Unless clean, what an
-// earlier use left in its events stays for clearTail: the drain
+// earlier use left in its events stays for clearStale: the drain
 // overwrites whole events, so only the rest needs clearing.
 func (f *flusher) getBatch(clean bool) *batch {
 	select {
