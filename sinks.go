@@ -24,6 +24,15 @@ type (
 	// File is the file sink; Writer the io.Writer and console sink.
 	File   = sinks.File
 	Writer = sinks.Writer
+	// SyslogOptions configures NewSyslog: transport, address, RFC 5424
+	// header fields, structured-data ID.
+	SyslogOptions = sinks.SyslogOptions
+	// HTTPOptions configures NewHTTP: URL, encoder, headers, request
+	// size, gzip.
+	HTTPOptions = sinks.HTTPOptions
+	// Syslog is the syslog sink; HTTP the HTTP batch sink.
+	Syslog = sinks.Syslog
+	HTTP   = sinks.HTTP
 )
 
 // NewFile returns a sink that appends to a file, with optional rotation.
@@ -31,6 +40,13 @@ func NewFile(opts FileOptions) (*File, error) { return sinks.NewFile(opts) }
 
 // NewConsole returns a sink that writes to stderr (or opts.Out).
 func NewConsole(opts ConsoleOptions) (*Writer, error) { return sinks.NewConsole(opts) }
+
+// NewSyslog returns a sink that sends RFC 5424 messages to a syslog
+// receiver over TCP (the default), TLS, UDP or a Unix socket.
+func NewSyslog(opts SyslogOptions) (*Syslog, error) { return sinks.NewSyslog(opts) }
+
+// NewHTTP returns a sink that POSTs batches of JSON lines to a URL.
+func NewHTTP(opts HTTPOptions) (*HTTP, error) { return sinks.NewHTTP(opts) }
 
 // NewWriter returns a sink that writes events encoded by enc to w.
 func NewWriter(w io.Writer, enc core.Encoder) (*Writer, error) { return sinks.NewWriter(w, enc) }

@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"time"
@@ -116,4 +120,81 @@ func ExampleNewConsole() {
 	}
 	// Output:
 	// time=2025-06-01T12:00:01.000000000Z level=INFO msg="user signed in" user=alice attempt=1
+}
+
+func ExampleNewSyslog() {
+	// A stand-in for rsyslog: a TCP listener on loopback that prints what
+	// it receives.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ln.Close()
+	received := make(chan string)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			log.Fatal(err)
+		}
+		data, _ := io.ReadAll(c)
+		received <- string(data)
+	}()
+
+	// TCP with octet counting (RFC 6587); the header fields default to
+	// the host name, the program name and the process id.
+	s, err := sinks.NewSyslog(sinks.SyslogOptions{
+		Address:  ln.Addr().String(),
+		Facility: format.FacilityLocal0,
+		Hostname: "web1",
+		AppName:  "api",
+		ProcID:   "4242",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := s.Write(ctx, []core.Entry{{Event: signIn("alice", 1)}}); err != nil {
+		log.Fatal(err)
+	}
+	if err := s.Close(ctx); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(<-received)
+	// Output:
+	// 107 <134>1 2025-06-01T12:00:01.000000Z web1 api 4242 - [shardlog@32473 user="alice" attempt="1"] user signed in
+}
+
+func ExampleNewHTTP() {
+	// A stand-in for a log intake: it prints each request.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		fmt.Printf("%s %s %s\n%s", r.Method, r.URL.Path, r.Header.Get("Content-Type"), body)
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+
+	// JSON lines, at most 1000 records or 1 MiB per request by default;
+	// here two records per request.
+	h, err := sinks.NewHTTP(sinks.HTTPOptions{
+		URL:        srv.URL + "/v1/logs",
+		Header:     http.Header{"Authorization": {"Bearer token"}},
+		MaxEntries: 2,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	batch := []core.Entry{{Event: signIn("alice", 1)}, {Event: signIn("bob", 2)}, {Event: signIn("carol", 3)}}
+	n, err := h.Write(ctx, batch)
+	fmt.Println("written:", n, err)
+	if err := h.Close(ctx); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// POST /v1/logs application/x-ndjson
+	// {"time":"2025-06-01T12:00:01.000000000Z","level":"INFO","msg":"user signed in","user":"alice","attempt":1}
+	// {"time":"2025-06-01T12:00:02.000000000Z","level":"INFO","msg":"user signed in","user":"bob","attempt":2}
+	// POST /v1/logs application/x-ndjson
+	// {"time":"2025-06-01T12:00:03.000000000Z","level":"INFO","msg":"user signed in","user":"carol","attempt":3}
+	// written: 3 <nil>
 }

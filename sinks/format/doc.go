@@ -1,6 +1,7 @@
 // Package format holds the encoders that turn a core.Event into one line
 // of bytes: JSON (one object per line), SlogJSON (the bytes of slog's
-// JSONHandler) and Text (logfmt, as slog's TextHandler writes it).
+// JSONHandler), Text (logfmt, as slog's TextHandler writes it) and Syslog
+// (an RFC 5424 message, for the syslog sink).
 //
 // All satisfy core.Encoder by shape; the package does not import sinks,
 // so sinks may name these encoders as defaults without an import cycle.
