@@ -9,3 +9,4 @@ func hookShutdownAfterClose()   {}
 func hookEpochStart(int, bool)  {}
 func hookFlusherParked(int)     {}
 func hookFlusherTakesBatch(int) {}
+func hookSpillFilled(int)       {}

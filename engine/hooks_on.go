@@ -18,6 +18,10 @@ var TestHooks struct {
 	// FlusherTakesBatch runs on a flusher about to take a batch to fill
 	// (the free list's oldest, or a new one).
 	FlusherTakesBatch func(shard int)
+	// SpillFilled runs on a producer whose event the spill took
+	// (spillNewest), after the fill read the clock and before the event
+	// is counted in the spill; the spill's mutex is held.
+	SpillFilled func(shard int)
 }
 
 func hookShutdownAfterClose() {
@@ -40,6 +44,12 @@ func hookFlusherParked(shard int) {
 
 func hookFlusherTakesBatch(shard int) {
 	if f := TestHooks.FlusherTakesBatch; f != nil {
+		f(shard)
+	}
+}
+
+func hookSpillFilled(shard int) {
+	if f := TestHooks.SpillFilled; f != nil {
 		f(shard)
 	}
 }

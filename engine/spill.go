@@ -153,11 +153,16 @@ func (e *Engine) takeSpill(shard int, out []*batch, all bool) []*batch {
 // its slot was still being released), by filling it in the spill instead
 // of a slot; it reports whether it did (the fill counted it accepted).
 //
-// Order: the fill reads the clock (Mono) under the spill's mutex, and the
-// flusher takes the whole spill under the same mutex when an epoch
-// completes, after it read that epoch's t0. So an event filled here
-// either is in that take, or was filled after it, and so after t0: the
-// epoch's watermark never passes an event still in the spill. Events of
+// Order: the fill reads the clock (Mono) under the spill's mutex, after
+// setting pending, and the flusher takes the whole spill under the same
+// mutex when an epoch completes, after it read that epoch's t0 and then
+// pending. So an event filled here with a Mono before t0 had set pending
+// before that reading (the clock is read with a barrier, as the ring's
+// watermark argument uses it), the flusher sees it and waits for the
+// mutex: the event is in that take, or else was filled after it, and so
+// after t0. The epoch's watermark never passes an event still in the
+// spill. (With pending set after the fill, a flusher could skip the spill
+// between the two and pass the event: TestSpilledCallIsNotPassedByItsEpoch.) Events of
 // one goroutine keep their order: one it logs later has a later Mono, and
 // the writers merge by Mono below the watermarks.
 //
@@ -179,8 +184,14 @@ func (e *Engine) spillNewest(shard int, fill func(*core.Event)) bool {
 	if b == nil {
 		return false
 	}
+	// pending before the fill's clock read: a flusher that reads its
+	// epoch's t0 after this Mono then finds pending set and waits on the
+	// mutex for the event (takeSpill), instead of completing the epoch,
+	// and publishing a watermark past the event, without it.
+	sp.pending.Store(true)
 	ev := &b.events[b.n]
 	fill(ev)
+	hookSpillFilled(shard)
 	var size int64
 	if ev.Charged == 0 { // a large event charged itself at the call
 		size = int64(ev.Footprint())

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -56,4 +57,74 @@ func TestACallTheRingCannotTakeIsSpilled(t *testing.T) {
 	for i, ev := range mem.Events() {
 		require.Equal(t, int64(i), ev.Fields()[0].Int64(), "in order")
 	}
+}
+
+// A call the spill takes (spillNewest) reads its Mono in the fill; an
+// epoch that starts after that reading must not complete without the
+// event. Here the call is held after its fill while the flusher runs
+// epochs and a later call is logged: the later call may reach the sink
+// only after the held one. Mutation caught: setting the spill's pending
+// flag after the fill instead of before it (the flusher skips the spill,
+// completes its epoch and publishes a watermark past the held event,
+// which then reaches the sink after the later one; found by the stress
+// suite's mixed-policy producers).
+func TestSpilledCallIsNotPassedByItsEpoch(t *testing.T) {
+	var armDrain, armSpill atomic.Bool
+	drainHeld, drainRelease := make(chan struct{}), make(chan struct{})
+	spillHeld, spillRelease := make(chan struct{}), make(chan struct{})
+	var drainOnce, spillOnce sync.Once
+	ring.TestHooks.DrainClaimed = func() {
+		if armDrain.Load() {
+			drainOnce.Do(func() {
+				close(drainHeld)
+				<-drainRelease
+			})
+		}
+	}
+	engine.TestHooks.SpillFilled = func(int) {
+		if armSpill.Load() {
+			spillOnce.Do(func() {
+				close(spillHeld)
+				<-spillRelease
+			})
+		}
+	}
+	t.Cleanup(func() {
+		ring.TestHooks.DrainClaimed = nil
+		engine.TestHooks.SpillFilled = nil
+	})
+	mem := sinks.NewMemory(sinks.MemoryOptions{})
+	e := newEngine(t, engine.WithShards(1), engine.WithCapacity(4), engine.WithBatchSize(16),
+		engine.WithSink(mem, engine.SinkName("mem")))
+	l := e.Logger()
+	armDrain.Store(true)
+	for i := range 4 {
+		l.Info("fill", core.Int("i", i))
+	}
+	<-drainHeld // the ring is full and its slots are still being released
+	armSpill.Store(true)
+	go l.Info("spilled") // the ring cannot evict: the spill takes it
+	<-spillHeld          // its Mono is read; it is not in the spill yet
+	time.Sleep(2 * time.Millisecond)
+	close(drainRelease) // the flusher runs epochs that start after that Mono
+	// Logged once the flusher has released the ring's slots, so that it
+	// goes through the ring (from a goroutine all the same: were it
+	// spilled, it would wait for the held call's mutex).
+	time.Sleep(5 * time.Millisecond)
+	var later sync.WaitGroup
+	later.Go(func() { l.Info("later") })
+	// Give a wrong flusher time to pass the held event: "later" reaches
+	// the sink first. A right one waits for the spill's mutex.
+	deadline := time.Now().Add(200 * time.Millisecond)
+	for mem.Len() < 5 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	close(spillRelease)
+	later.Wait()
+	flush(t, e)
+	var got []string
+	for _, ev := range mem.Events() {
+		got = append(got, ev.Message)
+	}
+	require.Equal(t, []string{"fill", "fill", "fill", "fill", "spilled", "later"}, got)
 }
