@@ -249,6 +249,12 @@ func (w *sinkWriter) writeWithRetries(all []core.Entry, ticket breaker.Ticket) (
 				return done, true, err
 			}
 		}
+		// The failed attempt is a failed sink call like the last one,
+		// counted and reported although a retry may yet write its events.
+		if err == nil {
+			err = fmt.Errorf("wrote %d of %d events without an error", n, len(w.entries))
+		}
+		w.callFailed(err)
 		w.counters.retries.Add(1)
 	}
 }

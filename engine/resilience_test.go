@@ -173,8 +173,13 @@ func TestFailedWriteIsRetriedWithBackoff(t *testing.T) {
 		return "ok"
 	}}
 	healthy := sinks.NewMemory(sinks.MemoryOptions{})
+	var reported atomic.Int64
 	e := newEngine(t, engine.WithSink(s, engine.SinkName("flaky")), engine.WithSink(healthy, engine.SinkName("healthy")),
-		engine.WithErrorHandler(func(error) {}))
+		engine.WithErrorHandler(func(err error) {
+			if errors.Is(err, errFlap) {
+				reported.Add(1)
+			}
+		}))
 	e.Logger().Info("once")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -188,6 +193,11 @@ func TestFailedWriteIsRetriedWithBackoff(t *testing.T) {
 	require.Equal(t, uint64(2), st.Written)
 	require.Zero(t, st.Failed)
 	require.Equal(t, uint64(2), st.Retries)
+	// Each failed call is counted and reported, although the retries
+	// wrote its events. Mutation caught: counting only a batch's last
+	// attempt (Errors 0, nothing reported).
+	require.Equal(t, uint64(2), st.Errors)
+	require.Equal(t, int64(2), reported.Load())
 	require.Equal(t, "once", s.Events()[0].Message)
 	// 50ms then 100ms, each within ±20%.
 	require.GreaterOrEqual(t, time.Duration(lastAt.Load()-firstAt.Load()), 120*time.Millisecond)

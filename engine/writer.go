@@ -499,12 +499,17 @@ func (w *sinkWriter) write() {
 		}
 	}
 	if err != nil && !errors.Is(err, core.ErrNotAttempted) {
-		w.counters.errors.Add(1)
-		w.noteError(err)
-		w.e.errs.report(fmt.Errorf("engine: sink %s: write: %w", w.name, err))
+		w.callFailed(err)
 	}
 	w.entries = all
 	clear(w.entries) // drop references into batches before they are reused
+}
+
+// callFailed counts and reports a sink call that failed or panicked.
+func (w *sinkWriter) callFailed(err error) {
+	w.counters.errors.Add(1)
+	w.noteError(err)
+	w.e.errs.report(fmt.Errorf("engine: sink %s: write: %w", w.name, err))
 }
 
 // writeOnce hands w.entries to the sink once, under the write timeout,

@@ -533,7 +533,7 @@ func TestHTTPThroughEngineAccountsExactly(t *testing.T) {
 				// (the next request) is taken: no batch fails for good.
 				require.Equal(t, uint64(n), m.Written)
 				require.Equal(t, uint64(refused.Load()), m.Retries)
-				require.Zero(t, m.Errors)
+				require.Equal(t, uint64(refused.Load()), m.Errors, "every refused request is a failed call, retried or not")
 			} else {
 				require.Positive(t, m.Failed)
 				require.Zero(t, m.Retries)
