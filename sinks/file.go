@@ -68,7 +68,9 @@ type FileOptions struct {
 // Writer). With any of them it writes through a lumberjack.Logger
 // (gopkg.in/natefinch/lumberjack.v2): when a write would pass MaxSizeMB,
 // or when Rotate is called, the file is renamed to a backup named
-// "<name>-<UTC time><ext>" beside it and a new one started; backups are
+// "<name>-<UTC time><ext>" beside it and a new one started (a rotation
+// waits, at most a millisecond, until that name is free: lumberjack would
+// rename over a backup of the same millisecond); backups are
 // then pruned by MaxBackups and MaxAgeDays and compressed, in the
 // background. Records are never split between files. lumberjack's
 // background goroutine outlives Close (lumberjack v2.2.1 never stops it).
@@ -78,7 +80,7 @@ type FileOptions struct {
 // Close included, returns ErrClosed.
 type File struct {
 	w  *Writer
-	lj *lumberjack.Logger // nil without rotation
+	rf *rotatingFile // nil without rotation
 
 	// mu serialises Rotate, which any goroutine may call, with Close, so
 	// that a Rotate never reopens a closed file.
@@ -127,27 +129,24 @@ func NewFile(opts FileOptions) (*File, error) {
 		return &File{w: w}, nil
 	}
 
-	if err := f.Close(); err != nil {
+	info, err := f.Stat()
+	if err := errors.Join(err, f.Close()); err != nil {
 		return nil, fmt.Errorf("sinks: file: %w", err)
-	}
-	size := opts.MaxSizeMB
-	if size == 0 {
-		size = maxFileSizeMB // lumberjack reads zero as 100 MB
 	}
 	lj := &lumberjack.Logger{
 		Filename:   opts.Path,
-		MaxSize:    size,
 		MaxAge:     opts.MaxAgeDays,
 		MaxBackups: opts.MaxBackups,
 		LocalTime:  opts.LocalTime,
 		Compress:   opts.Compress,
 	}
-	w := newWriter("file", lj, enc)
-	w.closer = lj
+	rf := newRotatingFile(opts.Path, opts.MaxSizeMB, info.Size(), lj)
+	w := newWriter("file", rf, enc)
+	w.closer = rf
 	if opts.SyncOnFlush {
 		w.syncer = pathSyncer(opts.Path)
 	}
-	return &File{w: w, lj: lj}, nil
+	return &File{w: w, rf: rf}, nil
 }
 
 func (o *FileOptions) validate() error {
@@ -211,7 +210,7 @@ func (f *File) Close(ctx context.Context) error {
 // unless one of the rotation options is set. It is safe to call from any
 // goroutine, concurrently with the engine's Write.
 func (f *File) Rotate() error {
-	if f.lj == nil {
+	if f.rf == nil {
 		return errors.New("sinks: file: Rotate needs rotation: set MaxSizeMB, MaxAgeDays, MaxBackups or Compress")
 	}
 	f.mu.Lock()
@@ -219,7 +218,7 @@ func (f *File) Rotate() error {
 	if f.closed {
 		return ErrClosed
 	}
-	if err := f.lj.Rotate(); err != nil {
+	if err := f.rf.Rotate(); err != nil {
 		return fmt.Errorf("sinks: file: rotate: %w", err)
 	}
 	return nil

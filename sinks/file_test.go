@@ -343,6 +343,31 @@ func TestFileRotateWhileWriting(t *testing.T) {
 	requireRun(t, readRotated(t, dir, "app.log"), 0, len(evs))
 }
 
+// Rotations faster than one a millisecond, by Rotate and by size, keep
+// every record: lumberjack names a backup to the millisecond and renames
+// over an existing one. Mutation caught: rotating without waiting for a
+// free name (sinks/rotation.go): the backups of one millisecond overwrite
+// each other and their records are lost (found by the stress suite).
+func TestFileRotationsWithinOneMillisecondKeepEveryRecord(t *testing.T) {
+	dir := t.TempDir()
+	f, err := sinks.NewFile(sinks.FileOptions{Path: filepath.Join(dir, "app.log"), MaxSizeMB: 1})
+	require.NoError(t, err)
+	evs := sinktest.Events(20)
+	for i := 0; i < len(evs); i += 2 {
+		_, err := f.Write(bg, sinktest.Entries(f, evs[i:i+2]))
+		require.NoError(t, err)
+		require.NoError(t, f.Rotate())
+	}
+	const perBatch = 15 // about 1 MiB: each batch after the first rotates by size
+	big := bigEvents(4 * perBatch)
+	writeBatches(t, f, big, perBatch)
+	require.NoError(t, f.Close(bg))
+	require.Len(t, backups(t, dir, "app.log"), 10+3)
+	lines := readRotated(t, dir, "app.log")
+	requireRun(t, lines[:len(evs)], 0, len(evs))
+	require.Len(t, lines, len(evs)+len(big))
+}
+
 func TestFileRotateNeedsRotation(t *testing.T) {
 	f, err := sinks.NewFile(sinks.FileOptions{Path: filepath.Join(t.TempDir(), "app.log")})
 	require.NoError(t, err)
