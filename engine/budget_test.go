@@ -156,9 +156,12 @@ func flood(e *engine.Engine, msg string, goroutines int, d time.Duration) *sync.
 // heap stays within MaxQueueBytes plus the engine's overhead
 // (MemoryOverhead: rings, free lists, the batch in hand, lanes),
 // every drop is counted by reason, and once the flood stops and the sink
-// catches up nothing more is dropped. Mutation caught: not charging
-// drained events (the budget never fills, batches pile up in the lane,
-// and the heap grows with the flood).
+// catches up nothing more is dropped. Mutation caught: the flushers
+// neither charging what they drain nor shedding (3 of 3 runs: the charged
+// peak 12.2-12.4 MiB, past its 12 MiB bound). Either alone is no longer
+// caught: the spill and the encodings charge the budget too, and the
+// budget's admission bounds the rest. (Before the spill, not charging
+// drained events alone took the live heap to 60-79 MiB.)
 func TestFloodStaysWithinTheBudget(t *testing.T) {
 	const budgetBytes = 8 << 20
 	runtime.GC()
@@ -209,7 +212,7 @@ func TestFloodStaysWithinTheBudget(t *testing.T) {
 	m := e.Metrics(false).Engine
 	// What the engine keeps outside the budget at this configuration
 	// (MemoryOverhead), what the budget charged late past its limit (the
-	// charged peak, bounded below), and 16 MiB for the rest of the
+	// charged peak, bounded below), and 20 MiB for the rest of the
 	// process: goroutine stacks, the test's own allocations, and what a
 	// collection counts live because it was allocated during its mark.
 	// That last part is the flood's allocation rate times the length of
@@ -220,8 +223,9 @@ func TestFloodStaysWithinTheBudget(t *testing.T) {
 	// Typical runs peak at the overhead plus 0-2 MiB; 1 run in 8 to 10
 	// peaks 8-19 MiB higher, at the commit before the fifth session's
 	// faster call as well as after (with 4 MiB, 3 of 24 runs failed).
-	// The mutation this test catches (not charging drained events) took
-	// the peak to 60-79 MiB in 5 of 5 runs, 15-34 MiB above the bound.
+	// With another test process competing for the 2 processors (make
+	// compat ran the stress suite beside it) one run peaked 16.4 MiB
+	// higher, so the allowance is 20 MiB.
 	overhead := e.MemoryOverhead()
 	t.Logf("budget peak %d KiB (limit %d KiB); live heap above baseline at most %d KiB (overhead %d KiB); %d written, %d shed, %d refused",
 		m.Budget.Peak>>10, m.Budget.Limit>>10, peak.Load()>>10, overhead>>10, after.Written, after.Dropped.Budget, m.Budget.Refused)
@@ -230,7 +234,7 @@ func TestFloodStaysWithinTheBudget(t *testing.T) {
 	// their batches' slots and encodings: about 3 MiB), which new calls
 	// cannot add to once the limit is reached. Measured 8.6-10.6 MiB.
 	require.LessOrEqual(t, m.Budget.Peak, int64(budgetBytes)+int64(budgetBytes)/2, "charged memory stays near the limit")
-	require.LessOrEqual(t, peak.Load(), uint64(m.Budget.Peak+overhead+16<<20), "live heap within what was charged plus the overhead")
+	require.LessOrEqual(t, peak.Load(), uint64(m.Budget.Peak+overhead+20<<20), "live heap within what was charged plus the overhead")
 }
 
 // Events that are too large have a defined outcome within the budget: cut
