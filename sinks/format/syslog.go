@@ -394,24 +394,9 @@ func appendSDFieldValue(dst []byte, f *core.Field) []byte {
 	switch f.Kind() {
 	case core.KindString, core.KindError, core.KindBytes, core.KindAny:
 		return appendSDValue(dst, f.Str())
-	case core.KindInt64:
-		return appendInt(dst, f.Int64())
-	case core.KindUint64:
-		return appendUint(dst, f.Uint64())
-	case core.KindFloat64:
-		v := f.Float64()
-		if name := nonFinite(v); name != "" {
-			return append(dst, name...)
-		}
-		return appendFloat(dst, v)
-	case core.KindBool:
-		return appendBool(dst, f.Bool())
-	case core.KindTime:
-		return f.Time().AppendFormat(dst, time.RFC3339Nano)
-	case core.KindDuration:
-		return appendDuration(dst, f.Duration())
 	}
-	return dst // a kind this encoder does not know: an empty value
+	out, _ := appendPlainScalar(dst, f) // a kind it does not know: an empty value
+	return out
 }
 
 // sdPlain marks the ASCII bytes a PARAM-VALUE holds unescaped.
@@ -431,68 +416,14 @@ var msgPlain = func() (t [256]bool) {
 }()
 
 // appendSDValue appends s as the inside of a PARAM-VALUE.
-func appendSDValue(dst []byte, s string) []byte { return appendSyslogEscaped(dst, s, &sdPlain) }
-
-// appendSyslogEscaped appends s with the bytes plain rejects escaped:
-// '"', '\' and ']' by a backslash (RFC 5424's PARAM-VALUE escapes),
-// other ASCII by Go escapes, as are invalid UTF-8 and runes
-// strconv.IsPrint rejects. The result is printable UTF-8.
-func appendSyslogEscaped(dst []byte, s string, plain *[256]bool) []byte {
-	run := 0 // start of the bytes not yet copied
-	for i := 0; i < len(s); {
-		c := s[i]
-		if plain[c] {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			dst = append(dst, s[run:i]...)
-			switch c {
-			case '"', '\\', ']':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			run = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, s[run:i]...)
-			dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
-		case !strconv.IsPrint(r):
-			dst = append(dst, s[run:i]...)
-			if r < 0x10000 {
-				dst = append(dst, '\\', 'u')
-				dst = appendHex(dst, uint32(r), 4)
-			} else {
-				dst = append(dst, '\\', 'U')
-				dst = appendHex(dst, uint32(r), 8)
-			}
-		default:
-			i += size
-			continue
-		}
-		i += size
-		run = i
-	}
-	return append(dst, s[run:]...)
-}
+func appendSDValue(dst []byte, s string) []byte { return appendGoEscaped(dst, s, &sdPlain) }
 
 // appendMsg appends MSG: the optional BOM and the escaped message.
 func (s Syslog) appendMsg(dst []byte, e *core.Event) []byte {
 	if s.BOM {
 		dst = append(dst, 0xEF, 0xBB, 0xBF)
 	}
-	return appendSyslogEscaped(dst, e.Message, &msgPlain)
+	return appendGoEscaped(dst, e.Message, &msgPlain)
 }
 
 // appendMsgPairs appends the logger, caller and fields as logfmt pairs

@@ -160,25 +160,37 @@ func appendTextValue(dst []byte, f *core.Field) []byte {
 	switch f.Kind() {
 	case core.KindString, core.KindError, core.KindBytes, core.KindAny:
 		return appendTextString(dst, f.Str())
-	case core.KindInt64:
-		return appendInt(dst, f.Int64())
-	case core.KindUint64:
-		return appendUint(dst, f.Uint64())
-	case core.KindFloat64:
-		v := f.Float64()
-		if name := nonFinite(v); name != "" {
-			return append(dst, name...)
-		}
-		return appendFloat(dst, v)
-	case core.KindBool:
-		return appendBool(dst, f.Bool())
-	case core.KindTime:
-		// RFC 3339 output is bare: digits and "-:.TZ+".
-		return f.Time().AppendFormat(dst, time.RFC3339Nano)
-	case core.KindDuration:
-		// Bare too: digits, '.', '-' and the printable units.
-		return appendDuration(dst, f.Duration())
+	}
+	if out, ok := appendPlainScalar(dst, f); ok {
+		return out
 	}
 	// A kind this encoder does not know: keep the pair well formed.
 	return append(dst, '"', '"')
+}
+
+// appendPlainScalar appends a number, bool, time or duration as logfmt
+// and syslog write it, bare: RFC 3339 times, Go durations, NaN and ±Inf
+// by name. ok is false for the text kinds and kinds it does not know.
+func appendPlainScalar(dst []byte, f *core.Field) (out []byte, ok bool) {
+	switch f.Kind() {
+	case core.KindInt64:
+		return appendInt(dst, f.Int64()), true
+	case core.KindUint64:
+		return appendUint(dst, f.Uint64()), true
+	case core.KindFloat64:
+		v := f.Float64()
+		if name := nonFinite(v); name != "" {
+			return append(dst, name...), true
+		}
+		return appendFloat(dst, v), true
+	case core.KindBool:
+		return appendBool(dst, f.Bool()), true
+	case core.KindTime:
+		// RFC 3339 output is bare: digits and "-:.TZ+".
+		return f.Time().AppendFormat(dst, time.RFC3339Nano), true
+	case core.KindDuration:
+		// Bare too: digits, '.', '-' and the printable units.
+		return appendDuration(dst, f.Duration()), true
+	}
+	return dst, false
 }

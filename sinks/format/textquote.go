@@ -68,18 +68,26 @@ func appendTextQuoted(dst []byte, s string) []byte {
 // included: \n \r \t \" \\, \xNN for other ASCII controls, DEL and bytes
 // that are not UTF-8, and \uNNNN or \UNNNNNNNN for runes strconv.IsPrint
 // rejects. The result is printable UTF-8 with no line break.
-func appendTextEscaped(dst []byte, s string) []byte {
+func appendTextEscaped(dst []byte, s string) []byte { return appendGoEscaped(dst, s, &textPlain) }
+
+// appendGoEscaped appends s with the ASCII bytes plain rejects escaped:
+// '"', '\' and ']' by a backslash, '\n', '\r' and '\t' as such, the rest
+// as \xNN; invalid UTF-8 as \xNN and runes strconv.IsPrint rejects as
+// \uNNNN or \UNNNNNNNN. The text encoder's quoted strings (']' is plain
+// there) and syslog's PARAM-VALUEs and MSG (RFC 5424 escapes '"', '\' and
+// ']' in a PARAM-VALUE) share it.
+func appendGoEscaped(dst []byte, s string, plain *[256]bool) []byte {
 	run := 0 // start of the bytes not yet copied
 	for i := 0; i < len(s); {
 		c := s[i]
-		if textPlain[c] {
+		if plain[c] {
 			i++
 			continue
 		}
 		if c < utf8.RuneSelf {
 			dst = append(dst, s[run:i]...)
 			switch c {
-			case '"', '\\':
+			case '"', '\\', ']':
 				dst = append(dst, '\\', c)
 			case '\n':
 				dst = append(dst, '\\', 'n')
