@@ -2,6 +2,7 @@ package sinks_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -191,16 +192,24 @@ func (s *syslogServer) accepted() int {
 // waitEnded waits until n connections have ended.
 func (s *syslogServer) waitEnded(n int) {
 	s.t.Helper()
+	s.waitCount(func() int { return s.ended }, n, "%d connections ended, want %d")
+}
+
+// waitCount waits, up to 5s, until count (read under s.mu) is want, and
+// fails with format (given count and want) if it passes want or time
+// runs out.
+func (s *syslogServer) waitCount(count func() int, want int, format string) {
+	s.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		s.mu.Lock()
-		got := s.ended
+		got := count()
 		s.mu.Unlock()
-		if got == n {
+		if got == want {
 			return
 		}
-		if got > n || time.Now().After(deadline) {
-			s.t.Fatalf("%d connections ended, want %d", got, n)
+		if got > want || time.Now().After(deadline) {
+			s.t.Fatalf(format, got, want)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -235,19 +244,7 @@ func (s *syslogServer) wait(sink *sinks.Syslog) {
 	if !s.stream {
 		want = int(msgs)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		s.mu.Lock()
-		got := s.received
-		s.mu.Unlock()
-		if got == want {
-			return
-		}
-		if got > want || time.Now().After(deadline) {
-			s.t.Fatalf("the server received %d, the sink sent %d", got, want)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	s.waitCount(func() int { return s.received }, want, "the server received %d, the sink sent %d")
 }
 
 // messages returns the messages received: each datagram, or each frame
@@ -326,4 +323,19 @@ func testTLSConfigs(t testing.TB) (server, client *tls.Config) {
 	server = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}
 	client = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	return server, client
+}
+
+// endingContexts are the two ways a Write's context ends, 100ms in: its
+// deadline passes, or it is canceled; want is the error it ends with.
+var endingContexts = []struct {
+	name string
+	ctx  func() (context.Context, context.CancelFunc)
+	want error
+}{
+	{"Deadline", func() (context.Context, context.CancelFunc) { return context.WithTimeout(bg, 100*time.Millisecond) }, context.DeadlineExceeded},
+	{"Cancel", func() (context.Context, context.CancelFunc) {
+		ctx, cancel := context.WithCancel(bg)
+		time.AfterFunc(100*time.Millisecond, cancel)
+		return ctx, cancel
+	}, context.Canceled},
 }

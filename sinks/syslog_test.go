@@ -333,18 +333,7 @@ func largeEvents(n, size int) []core.Event {
 // deadline, or its cancellation), reports exactly the frames that got
 // through, and the next Write starts a fresh connection.
 func TestSyslogWriteHonoursContext(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		ctx  func() (context.Context, context.CancelFunc)
-		want error
-	}{
-		{"Deadline", func() (context.Context, context.CancelFunc) { return context.WithTimeout(bg, 100*time.Millisecond) }, context.DeadlineExceeded},
-		{"Cancel", func() (context.Context, context.CancelFunc) {
-			ctx, cancel := context.WithCancel(bg)
-			time.AfterFunc(100*time.Millisecond, cancel)
-			return ctx, cancel
-		}, context.Canceled},
-	} {
+	for _, tc := range endingContexts {
 		t.Run(tc.name, func(t *testing.T) {
 			addr, conns := blockedReceiver(t)
 			s, err := sinks.NewSyslog(sinks.SyslogOptions{Address: addr, Hostname: "h"})
