@@ -24,16 +24,8 @@ import (
 // engine before the spill took it): 40 events lost to queue-full-newest.
 func TestACallTheRingCannotTakeIsSpilled(t *testing.T) {
 	var arm atomic.Bool
-	held, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	ring.TestHooks.DrainClaimed = func() {
-		if arm.Load() {
-			once.Do(func() {
-				close(held)
-				<-release
-			})
-		}
-	}
+	hold, held, release := holdOnce(&arm)
+	ring.TestHooks.DrainClaimed = hold
 	t.Cleanup(func() { ring.TestHooks.DrainClaimed = nil })
 	mem := sinks.NewMemory(sinks.MemoryOptions{})
 	e := newEngine(t, engine.WithShards(1), engine.WithCapacity(4), engine.WithBatchSize(16),
@@ -70,25 +62,10 @@ func TestACallTheRingCannotTakeIsSpilled(t *testing.T) {
 // suite's mixed-policy producers).
 func TestSpilledCallIsNotPassedByItsEpoch(t *testing.T) {
 	var armDrain, armSpill atomic.Bool
-	drainHeld, drainRelease := make(chan struct{}), make(chan struct{})
-	spillHeld, spillRelease := make(chan struct{}), make(chan struct{})
-	var drainOnce, spillOnce sync.Once
-	ring.TestHooks.DrainClaimed = func() {
-		if armDrain.Load() {
-			drainOnce.Do(func() {
-				close(drainHeld)
-				<-drainRelease
-			})
-		}
-	}
-	engine.TestHooks.SpillFilled = func(int) {
-		if armSpill.Load() {
-			spillOnce.Do(func() {
-				close(spillHeld)
-				<-spillRelease
-			})
-		}
-	}
+	holdDrain, drainHeld, drainRelease := holdOnce(&armDrain)
+	holdSpill, spillHeld, spillRelease := holdOnce(&armSpill)
+	ring.TestHooks.DrainClaimed = holdDrain
+	engine.TestHooks.SpillFilled = func(int) { holdSpill() }
 	t.Cleanup(func() {
 		ring.TestHooks.DrainClaimed = nil
 		engine.TestHooks.SpillFilled = nil
@@ -127,4 +104,19 @@ func TestSpilledCallIsNotPassedByItsEpoch(t *testing.T) {
 		got = append(got, ev.Message)
 	}
 	require.Equal(t, []string{"fill", "fill", "fill", "fill", "spilled", "later"}, got)
+}
+
+// holdOnce returns a hook that, the first time it runs while arm is set,
+// closes held and waits until release is closed.
+func holdOnce(arm *atomic.Bool) (hook func(), held, release chan struct{}) {
+	held, release = make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	return func() {
+		if arm.Load() {
+			once.Do(func() {
+				close(held)
+				<-release
+			})
+		}
+	}, held, release
 }
