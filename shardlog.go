@@ -100,6 +100,10 @@ var ErrClosed = engine.ErrClosed
 // was not attempted (see core.ErrNotAttempted).
 var ErrNotAttempted = core.ErrNotAttempted
 
+// ErrPermanent, wrapped in a sink's Write error, says a retry cannot cure
+// the failure of the rest of the batch (see core.ErrPermanent).
+var ErrPermanent = core.ErrPermanent
+
 // New builds an engine from opts and starts it. Invalid options are
 // refused with an error naming the option; New never panics on bad
 // configuration. At least one sink is required (WithSink).

@@ -13,6 +13,14 @@ import (
 // does not count the call as a sink error. Wrap it with %w to say why.
 var ErrNotAttempted = errors.New("not attempted")
 
+// ErrPermanent, wrapped in the error a Write returns, says that the
+// entries from n on failed for a reason a retry cannot cure (a receiver
+// that refused them as malformed or too large: HTTP 400 or 413). The
+// engine counts them failed at once instead of retrying the rest of the
+// batch under the sink's retry policy; the call still counts as a sink
+// error and a failure for the sink's circuit breaker.
+var ErrPermanent = errors.New("permanent failure")
+
 // Entry is one event handed to a sink.
 type Entry struct {
 	// Event is the event. It is valid only until the Write call that

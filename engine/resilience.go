@@ -236,7 +236,7 @@ func (w *sinkWriter) writeWithRetries(all []core.Entry, ticket breaker.Ticket) (
 		var n int
 		n, err = w.writeOnce(ticket)
 		done += n
-		if done == len(all) || errors.Is(err, core.ErrNotAttempted) {
+		if done == len(all) || errors.Is(err, core.ErrNotAttempted) || errors.Is(err, core.ErrPermanent) {
 			return done, false, err
 		}
 		p := w.retry

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -202,6 +203,33 @@ func TestFailedWriteIsRetriedWithBackoff(t *testing.T) {
 	// 50ms then 100ms, each within ±20%.
 	require.GreaterOrEqual(t, time.Duration(lastAt.Load()-firstAt.Load()), 120*time.Millisecond)
 }
+
+// A failure the sink marks permanent (core.ErrPermanent) is not retried:
+// its events count failed at once, and the call as one error. Mutation
+// caught: retrying it (Retries 2, the sink called three times).
+func TestPermanentFailureIsNotRetried(t *testing.T) {
+	s := &refusingSink{}
+	e := newEngine(t, engine.WithSink(s, engine.SinkName("picky"), engine.SinkWithoutBreaker()),
+		engine.WithErrorHandler(func(error) {}))
+	e.Logger().Info("once")
+	flush(t, e)
+	st := e.Stats().Sinks[0]
+	requireBalanced(t, e.Stats())
+	require.Equal(t, uint64(1), st.Failed)
+	require.Zero(t, st.Retries)
+	require.Equal(t, uint64(1), st.Errors)
+	require.Equal(t, int64(1), s.calls.Load())
+}
+
+// refusingSink refuses every batch for good.
+type refusingSink struct{ calls atomic.Int64 }
+
+func (s *refusingSink) Write(context.Context, []core.Entry) (int, error) {
+	s.calls.Add(1)
+	return 0, fmt.Errorf("receiver refused the batch: %w", core.ErrPermanent)
+}
+func (s *refusingSink) Flush(context.Context) error { return nil }
+func (s *refusingSink) Close(context.Context) error { return nil }
 
 // SinkRetry and SinkBreaker refuse bad policies, naming the field.
 func TestResilienceOptionsAreChecked(t *testing.T) {

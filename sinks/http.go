@@ -141,6 +141,21 @@ type HTTPStatusError struct {
 	Body string
 }
 
+// Unwrap gives core.ErrPermanent for a 4xx status other than 408, 425
+// and 429: the receiver refused the request itself (malformed, too large,
+// unauthorised), and the same request will be refused again, so the
+// engine does not retry it. Other statuses unwrap to nothing and are
+// retried under the sink's retry policy.
+func (e *HTTPStatusError) Unwrap() error {
+	switch c := e.StatusCode; {
+	case c == http.StatusRequestTimeout, c == http.StatusTooEarly, c == http.StatusTooManyRequests:
+		return nil
+	case c >= 400 && c <= 499:
+		return core.ErrPermanent
+	}
+	return nil
+}
+
 func (e *HTTPStatusError) Error() string {
 	if e.Body == "" {
 		return "status " + e.Status

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -304,6 +305,7 @@ func TestHTTPStopsAtTheFirstFailedRequest(t *testing.T) {
 			require.Equal(t, fmt.Sprintf("%d %s", code, http.StatusText(code)), se.Status)
 			require.EqualError(t, err, "sinks: http: POST "+srv.URL+"/in: status "+se.Status+": "+strconv.Quote(body))
 			require.Len(t, srv.received(), 3, "nothing sent after the failed request")
+			require.Equal(t, code == http.StatusBadRequest, errors.Is(err, core.ErrPermanent), "only a 4xx is permanent")
 			if code == http.StatusFound {
 				for _, r := range srv.received() {
 					require.Equal(t, "/in", r.path, "the redirect was not followed as a GET")
@@ -530,5 +532,17 @@ func TestHTTPThroughEngineAccountsExactly(t *testing.T) {
 				require.Contains(t, m.LastError, `sinks: http: POST `+srv.URL+`: status 503 Service Unavailable: "busy"`)
 			}
 		})
+	}
+}
+
+// A 4xx answer other than 408, 425 and 429 is permanent: the engine does
+// not retry it. Mutation caught: every status permanent, or none.
+func TestHTTPStatusErrorIsPermanentForClientErrors(t *testing.T) {
+	for code, permanent := range map[int]bool{
+		400: true, 401: true, 403: true, 404: true, 413: true, 422: true,
+		408: false, 425: false, 429: false, 302: false, 500: false, 503: false,
+	} {
+		err := fmt.Errorf("wrapped: %w", &sinks.HTTPStatusError{StatusCode: code})
+		require.Equal(t, permanent, errors.Is(err, core.ErrPermanent), "%d", code)
 	}
 }
