@@ -1,11 +1,14 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/shardlog/shardlog/core"
 )
 
 // errorReporter delivers internal errors to the configured handler, or by
@@ -47,6 +50,19 @@ func (r *errorReporter) report(err error) {
 
 // safely runs a user callback (enricher, filter), reporting a panic
 // instead of letting it kill the flusher.
+// extract runs a context extractor on a logging caller's goroutine: a
+// panic gives no fields, never reaches the caller, and is reported from
+// another goroutine (the handler never runs on a caller's).
+func (e *Engine) extract(x ContextExtractor, ctx context.Context) (fs []core.Field) {
+	defer func() {
+		if r := recover(); r != nil {
+			fs = nil
+			go e.errs.report(fmt.Errorf("engine: context extractor panicked: %v", r))
+		}
+	}()
+	return x(ctx)
+}
+
 func (e *Engine) safely(what string, f func()) {
 	defer func() {
 		if r := recover(); r != nil {

@@ -187,7 +187,7 @@ func (l *Logger) enqueue(ctx context.Context, lvl core.Level, msg string, fields
 	// Background carries no values: skip the extractors for it.
 	if len(e.cfg.extractors) > 0 && ctx != context.Background() {
 		for _, x := range e.cfg.extractors {
-			if fs := x(ctx); len(fs) > 0 {
+			if fs := e.extract(x, ctx); len(fs) > 0 {
 				if extra == nil {
 					extra = fs
 				} else {

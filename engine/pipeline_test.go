@@ -120,6 +120,34 @@ func TestEnrichersFiltersAndContextExtractors(t *testing.T) {
 	requireBalanced(t, st)
 }
 
+// A context extractor that panics costs the event its fields, not the
+// caller: the call returns, the event is delivered without them, and the
+// panic is reported. Mutation caught: calling the extractor without the
+// recover (the panic reaches the test).
+func TestPanickingContextExtractorDoesNotReachTheCaller(t *testing.T) {
+	mem := sinks.NewMemory(sinks.MemoryOptions{})
+	reported := make(chan string, 1)
+	e := newEngine(t, engine.WithSink(mem),
+		engine.WithErrorHandler(func(err error) { reported <- err.Error() }),
+		engine.WithContextExtractor(func(ctx context.Context) []core.Field { panic("extractor bug") }),
+		engine.WithContextExtractor(func(ctx context.Context) []core.Field {
+			return []core.Field{core.String("trace_id", "t-1")}
+		}))
+	type key struct{}
+	ctx := context.WithValue(context.Background(), key{}, 1)
+	require.NotPanics(t, func() { e.Logger().Log(ctx, core.LevelInfo, "still logged") })
+	flush(t, e)
+	require.Equal(t, 1, mem.Len())
+	require.Contains(t, mem.Lines()[0], `"trace_id":"t-1"`, "the other extractor's fields are kept")
+	select {
+	case msg := <-reported:
+		require.Equal(t, "engine: context extractor panicked: extractor bug", msg)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the panic was not reported")
+	}
+	requireBalanced(t, e.Stats())
+}
+
 func TestSinkErrorsAndPanicsAreCountedNotPropagated(t *testing.T) {
 	failing := sinks.NewMemory(sinks.MemoryOptions{})
 	failing.SetErr(errors.New("disk on fire"))
