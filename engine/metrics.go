@@ -184,8 +184,8 @@ func (e *Engine) NewMetricsReader() *MetricsReader {
 
 // Read returns the cumulative figures and the interval since the
 // previous Read (or since NewMetricsReader): counters are differences,
-// distributions hold only the values recorded in the interval, depths
-// and flags are as of now.
+// distributions hold only the values recorded in the interval, depths,
+// flags and the budget's usage and peak are as of now.
 func (r *MetricsReader) Read(histograms bool) (cumulative, interval Metrics) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -205,6 +205,13 @@ func (m Metrics) since(prev Metrics, histograms bool) Metrics {
 	d.Engine.Accepted -= prev.Engine.Accepted
 	d.Engine.Errors -= prev.Engine.Errors
 	d.Engine.Placeholders -= prev.Engine.Placeholders
+	d.Engine.Truncated -= prev.Engine.Truncated
+	if m.Engine.Budget != nil && prev.Engine.Budget != nil {
+		b := *m.Engine.Budget // Limit, Usage, Peak and Over stay as they are now
+		b.Crossings -= prev.Engine.Budget.Crossings
+		b.Refused -= prev.Engine.Budget.Refused
+		d.Engine.Budget = &b
+	}
 	d.Engine.AcceptedByLevel = append([]LevelCount(nil), m.Engine.AcceptedByLevel...)
 	for k := range d.Engine.AcceptedByLevel {
 		d.Engine.AcceptedByLevel[k].Count -= prev.Engine.AcceptedByLevel[k].Count

@@ -118,6 +118,30 @@ func TestMetricsReadersHaveTheirOwnIntervals(t *testing.T) {
 	require.Positive(t, i1.Interval)
 }
 
+// An interval counts the truncations and the budget's crossings and
+// refusals of that interval, not since New. Mutation caught: leaving
+// them out of MetricsReader's difference (the second interval repeats
+// the first's truncation).
+func TestMetricsIntervalsCountTruncationsAndBudgetEvents(t *testing.T) {
+	mem := sinks.NewMemory(sinks.MemoryOptions{})
+	e := newEngine(t, engine.WithSink(mem), engine.WithMaxEventBytes(1024))
+	r := e.NewMetricsReader()
+	e.Logger().Info(strings.Repeat("x", 4096))
+	flush(t, e)
+	_, i1 := r.Read(false)
+	require.Equal(t, uint64(1), i1.Engine.Truncated)
+	e.Logger().Info("small")
+	flush(t, e)
+	c2, i2 := r.Read(false)
+	require.Zero(t, i2.Engine.Truncated)
+	require.Equal(t, uint64(1), c2.Engine.Truncated)
+	require.NotNil(t, i2.Engine.Budget)
+	require.Equal(t, c2.Engine.Budget.Limit, i2.Engine.Budget.Limit)
+	require.Equal(t, c2.Engine.Budget.Peak, i2.Engine.Budget.Peak, "the peak is as of now")
+	require.Zero(t, i2.Engine.Budget.Crossings)
+	require.Zero(t, i2.Engine.Budget.Refused)
+}
+
 // Snapshots taken while goroutines log add up: the intervals of one
 // reader sum to its last cumulative figures, and none is negative
 // (a wrapped uint64 would show as huge).
