@@ -16,14 +16,16 @@ import (
 //
 // A call below the engine's level costs one atomic load and one branch,
 // before any clock read. An enabled call copies its fields into a ring
-// slot (ten of them without allocating), never waits for I/O, and returns
-// once the event is queued, refused or dropped, each outcome counted.
+// slot (up to core.InlineFields, six, without allocating), never waits
+// for I/O, and returns once the event is queued, refused or dropped,
+// each outcome counted.
 //
 // The bound on a call: under a drop policy (DropOldest, DropNewest) a call
 // never waits for anything, on the lock-free queue: no park, sleep, yield
 // or timer, and no wait for the flusher to release slots; it retries only
 // a CAS that another party won, so its duration is its own steps plus
-// that contention. (On the mutex twin it also waits for the shard's lock,
+// that contention. (When its shard is full, a DropOldest call takes the
+// shard's spill mutex to keep the evicted event, or its own, in memory.) (On the mutex twin it also waits for the shard's lock,
 // which the flusher holds while it copies a batch out.) Under Block a call
 // waits for room up to the block timeout (WithBlockTimeout).
 type Logger struct {

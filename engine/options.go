@@ -334,7 +334,8 @@ func WithCapacity(n int) Option {
 
 // WithOverflow sets what a call does when its shard is full: drop the
 // oldest queued event (the default), refuse the new one, or block until
-// space frees, the call's context ends or the block deadline passes.
+// space frees or the block timeout passes (or the call's context ends,
+// with WithContextBoundsWait).
 func WithOverflow(p ring.Policy) Option { return optionFunc(func(c *config) { c.policy = p }) }
 
 // WithOverflowAt uses policy p for events at or above level min, overriding

@@ -17,7 +17,8 @@ const (
 	QueueFullNewest
 	// BlockTimeout: a ring.Block call found no room before its wait ended
 	// (the block timeout, or the call's context under
-	// WithContextBoundsWait).
+	// WithContextBoundsWait): no slot in its shard, or no room in a full
+	// memory budget.
 	BlockTimeout
 	// SinkLagging: the sink was so far behind that its lane from a shard
 	// was full (WithLaneDepth batches; by default enough to hold the whole
@@ -38,8 +39,9 @@ const (
 	// Budget: lost to the memory budget (WithMaxQueueBytes): either
 	// queued for a sink that fell behind and shed, oldest first, when the
 	// queued events passed the budget's trim mark (counted for that sink
-	// alone), or refused at the call because the budget was full even so
-	// (a Block call waits up to the block timeout first).
+	// alone), or refused at a drop-policy call because the budget was
+	// full even so (a Block call waits for room up to the block timeout
+	// instead, and counts BlockTimeout if none comes).
 	Budget
 	// TooLarge: refused at the call because the event was larger than
 	// WithMaxEventBytes and WithOversizedEvents says Refuse. (Under the
