@@ -39,8 +39,8 @@ func flush(t *testing.T, e *engine.Engine) {
 	require.NoError(t, e.Flush(ctx))
 }
 
-// requireBalanced checks accepted = written + dropped + failed + pending
-// with nothing pending, for every sink.
+// requireBalanced checks accepted = written + diverted + failed + dropped
+// + pending with nothing pending, for every sink.
 func requireBalanced(t *testing.T, r engine.Report) {
 	t.Helper()
 	for _, s := range r.Sinks {

@@ -65,9 +65,11 @@ type LevelCount struct {
 // ShardMetrics describe one shard of the queue.
 type ShardMetrics struct {
 	Depth int `json:"depth"` // events waiting now
-	// Evicted counts events a full ring evicted for newer ones since New;
-	// of them, Spilled were kept in memory (the spill, within the budget)
-	// and delivered as usual, and the rest were lost (queue-full-oldest).
+	// Evicted counts events a full ring evicted for newer ones since New.
+	// Spilled counts the events the spill kept in memory (within the
+	// budget) and delivered as usual: evicted ones, and DropOldest calls
+	// the full ring could not take. Evicted events it did not keep were
+	// lost (queue-full-oldest).
 	Evicted uint64 `json:"evicted"`
 	Spilled uint64 `json:"spilled"`
 	// FlusherLag is how far the shard's watermark trails the clock while

@@ -86,7 +86,7 @@ func TestCollectorCountsAKnownWorkload(t *testing.T) {
 
 	c := shardlogprom.NewCollector(e)
 	want := `
-# HELP shardlog_sink_events_accepted_total Events accepted for the sink: written + dropped + failed + pending.
+# HELP shardlog_sink_events_accepted_total Events accepted for the sink: written + diverted + failed + dropped + pending.
 # TYPE shardlog_sink_events_accepted_total counter
 shardlog_sink_events_accepted_total{sink="bad"} 5
 shardlog_sink_events_accepted_total{sink="out"} 18
@@ -98,7 +98,7 @@ shardlog_sink_events_written_total{sink="out"} 15
 # TYPE shardlog_sink_events_failed_total counter
 shardlog_sink_events_failed_total{sink="bad"} 5
 shardlog_sink_events_failed_total{sink="out"} 0
-# HELP shardlog_sink_events_pending Events accepted for the sink and not yet written, failed or dropped.
+# HELP shardlog_sink_events_pending Events accepted for the sink and not yet written, diverted, failed or dropped.
 # TYPE shardlog_sink_events_pending gauge
 shardlog_sink_events_pending{sink="bad"} 0
 shardlog_sink_events_pending{sink="out"} 0

@@ -9,7 +9,7 @@
 // output: the engine's per-sink accounting, the latency of the log calls,
 // the delivered throughput, and whether the accounting identity
 //
-//	accepted == written + dropped + failed + pending
+//	accepted == written + diverted + failed + dropped + pending
 //
 // holds for every sink. Exit status: 0 when it does, 1 when it does not or
 // the shutdown failed, 2 for invalid flags.
