@@ -4,7 +4,8 @@
 // producers under every strategy, configuration changed while events flow,
 // a small memory budget under large and oversized events, hostile values
 // (cyclic, panicking, invalid UTF-8, megabyte strings) logged concurrently,
-// and a rotating file on disk.
+// a rotating file on disk, and the HTTP sink against a receiver that
+// refuses requests, for a while and for good.
 //
 // Every scenario checks exact outcomes, never durations (a few generous
 // bounds, such as "returns within 10s", only catch hangs): per sink,
