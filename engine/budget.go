@@ -191,7 +191,7 @@ func (e *Engine) defaultLaneDepth() int {
 // results, not a struct: escape analysis tracks a struct as one, and the
 // caller's stack-allocated fields would then escape with the message.)
 func (l *Logger) admit(ctx context.Context, shard, class int, policy ring.Policy, msg string, fields, extra []core.Field, size int) (
-	outMsg string, outFields, outExtra []core.Field, charged int64, ok bool, reason Reason) {
+	outMsg string, outFields, outExtra []core.Field, charged int64, ok bool, reason Reason, waitUntil time.Time) {
 	e := l.e
 	// size counts every field's own bytes (core.Footprint): for a spilled
 	// event that is its field slice; for one with inline fields, a slight
@@ -199,7 +199,7 @@ func (l *Logger) admit(ctx context.Context, shard, class int, policy ring.Policy
 	size += core.Footprint("", extra)
 	if size > e.cfg.maxEvent {
 		if e.cfg.oversize == Refuse {
-			return "", nil, nil, 0, false, TooLarge
+			return "", nil, nil, 0, false, TooLarge, time.Time{}
 		}
 		all := make([]core.Field, 0, len(fields)+len(extra))
 		all = append(append(all, fields...), extra...)
@@ -210,7 +210,7 @@ func (l *Logger) admit(ctx context.Context, shard, class int, policy ring.Policy
 	}
 	b := e.budget
 	if b == nil {
-		return msg, fields, extra, 0, true, 0
+		return msg, fields, extra, 0, true, 0, time.Time{}
 	}
 	fits := func() bool {
 		if size > largeEvent {
@@ -223,13 +223,13 @@ func (l *Logger) admit(ctx context.Context, shard, class int, policy ring.Policy
 		return !b.Over()
 	}
 	if fits() {
-		return msg, fields, extra, charged, true, 0
+		return msg, fields, extra, charged, true, 0, time.Time{}
 	}
 	// No room: ask this shard's flusher to shed. (The caller wakes the
 	// limit hook once it has counted the loss, so the hook sees it.)
 	signal(e.flushers[shard].kick)
 	if policy != ring.Block {
-		return "", nil, nil, 0, false, Budget
+		return "", nil, nil, 0, false, Budget, time.Time{}
 	}
 	deadline := time.Now().Add(e.cfg.blockFor)
 	for {
@@ -238,13 +238,15 @@ func (l *Logger) admit(ctx context.Context, shard, class int, policy ring.Policy
 		// enough.
 		time.Sleep(time.Millisecond)
 		if fits() {
-			return msg, fields, extra, charged, true, 0
+			// The ring's own wait ends at the same deadline: one block
+			// timeout bounds the whole call (enqueue).
+			return msg, fields, extra, charged, true, 0, deadline
 		}
 		if e.q.Closed() {
-			return "", nil, nil, 0, false, Closed
+			return "", nil, nil, 0, false, Closed, time.Time{}
 		}
 		if time.Now().After(deadline) || (e.cfg.ctxBoundsWait && ctx.Err() != nil) {
-			return "", nil, nil, 0, false, BlockTimeout
+			return "", nil, nil, 0, false, BlockTimeout, time.Time{}
 		}
 		signal(e.flushers[shard].kick)
 	}

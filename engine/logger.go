@@ -215,10 +215,11 @@ func (l *Logger) enqueue(ctx context.Context, lvl core.Level, msg string, fields
 	// footprint sum and one load of a flag that changes only when the
 	// budget fills; everything else takes the slow path (budget.go).
 	var charged int64
+	var waitUntil time.Time // set when admit waited for budget room
 	if size, quick := e.quickAdmit(msg, fields, extra); !quick {
 		var ok bool
 		var why Reason
-		msg, fields, extra, charged, ok, why = l.admit(ctx, shard, class, policy, msg, fields, extra, size)
+		msg, fields, extra, charged, ok, why, waitUntil = l.admit(ctx, shard, class, policy, msg, fields, extra, size)
 		if !ok {
 			counters.accepted[class].Add(1)
 			counters.dropped[why][class].Add(1)
@@ -255,6 +256,11 @@ func (l *Logger) enqueue(ctx context.Context, lvl core.Level, msg string, fields
 	if e.cfg.ctxBoundsWait {
 		waitCtx = ctx
 	}
+	var cancel context.CancelFunc
+	if !waitUntil.IsZero() {
+		// What is left of the block timeout admit waited out of.
+		waitCtx, cancel = context.WithDeadline(waitCtx, waitUntil)
+	}
 	// One branch chooses the queue; each arm calls its concrete type, so
 	// the fill closure stays on the stack (an interface call would make it
 	// escape) and the default queue pays one predicted branch.
@@ -263,6 +269,9 @@ func (l *Logger) enqueue(ctx context.Context, lvl core.Level, msg string, fields
 		res = q.EnqueueShard(waitCtx, shard, policy, fill)
 	} else {
 		res = e.mq.EnqueueShard(waitCtx, shard, policy, fill)
+	}
+	if cancel != nil {
+		cancel()
 	}
 	if res.Status == ring.Refused && policy == ring.DropOldest && e.spillNewest(shard, fill) {
 		res.Status = ring.Accepted // kept in the spill (spill.go)
