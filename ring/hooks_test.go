@@ -98,3 +98,43 @@ func TestDrainShrinksItsClaimUnderEvictions(t *testing.T) {
 	require.Equal(t, uint64(1), lost)
 	require.Equal(t, uint64(1), q.Stats(0).Retries)
 }
+
+// A Block producer waiting for a slot that the consumer has claimed but
+// not yet released still ends its wait at the block timeout: a consumer
+// descheduled inside its release does not hold the call past it.
+// Mutation caught: spinning for the release without looking at the
+// deadline (the call returned only once the consumer was let go).
+func TestBlockWaitForAReleaseEndsAtTheTimeout(t *testing.T) {
+	q, err := ring.New(ring.Config[int]{Shards: 1, Capacity: 4, BlockTimeout: 50 * time.Millisecond})
+	require.NoError(t, err)
+	for i := range 4 {
+		require.Equal(t, ring.Accepted, put(q, ring.Block, i).Status)
+	}
+	claimed, release := make(chan struct{}), make(chan struct{})
+	ring.TestHooks.DrainClaimed = func() {
+		close(claimed)
+		<-release
+	}
+	defer func() { ring.TestHooks.DrainClaimed = nil }()
+	drained := make(chan int)
+	go func() {
+		buf := make([]int, 4)
+		n, _ := q.Drain(0, buf)
+		drained <- n
+	}()
+	<-claimed
+	ring.TestHooks.DrainClaimed = nil
+
+	res := make(chan ring.Result, 1)
+	go func() { res <- put(q, ring.Block, 10) }()
+	select {
+	case r := <-res:
+		require.Equal(t, ring.Canceled, r.Status)
+	case <-time.After(2 * time.Second):
+		close(release)
+		<-res
+		t.Fatal("the Block call outlived its timeout while the consumer held the slot")
+	}
+	close(release)
+	require.Equal(t, 4, <-drained)
+}

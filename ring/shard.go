@@ -221,6 +221,18 @@ func (s *shard[T]) enqueue(ctx context.Context, p Policy, fill func(*T), closed 
 				return s.refuse(evicted)
 			}
 			backoff(&spins)
+			// The release takes nanoseconds, unless the consumer was
+			// descheduled inside it: now and then, see whether the wait
+			// is over anyway (timeout, context, close).
+			if spins%releaseChecks == 0 {
+				switch s.expired(ctx, done, &deadline) {
+				case Canceled:
+					s.canceled.Add(1)
+					return Result{Shard: s.index, Evicted: evicted, Status: Canceled}
+				case Closed:
+					return Result{Shard: s.index, Evicted: evicted, Status: Closed}
+				}
+			}
 			continue
 		}
 		s.nudge()
@@ -503,6 +515,35 @@ func (s *shard[T]) block(ctx context.Context, pos uint64, done <-chan struct{}, 
 		c = (*deadline).C
 	}
 	return s.waitForSpace(ctx, pos, done, c)
+}
+
+// releaseChecks is how many spins a Block producer waiting for a slot's
+// release makes between two looks at its deadline, context and the
+// queue's close (expired).
+const releaseChecks = 64
+
+// expired reports, without waiting, whether a Block producer's wait is
+// over: Canceled when its context is done or its block timeout (started
+// at its first look, as block starts it at its first park) has passed,
+// Closed when the queue closed, Accepted otherwise.
+func (s *shard[T]) expired(ctx context.Context, done <-chan struct{}, deadline **time.Timer) Status {
+	var c <-chan time.Time
+	if s.timeout > 0 {
+		if *deadline == nil {
+			*deadline = time.NewTimer(s.timeout)
+		}
+		c = (*deadline).C
+	}
+	select {
+	case <-ctx.Done():
+		return Canceled
+	case <-c:
+		return Canceled
+	case <-done:
+		return Closed
+	default:
+		return Accepted
+	}
 }
 
 // passBaton hands the wake-up on to the next parked producer when there is
