@@ -25,9 +25,10 @@ import (
 // or timer, and no wait for the flusher to release slots; it retries only
 // a CAS that another party won, so its duration is its own steps plus
 // that contention. (When its shard is full, a DropOldest call takes the
-// shard's spill mutex to keep the evicted event, or its own, in memory.) (On the mutex twin it also waits for the shard's lock,
-// which the flusher holds while it copies a batch out.) Under Block a call
-// waits for room up to the block timeout (WithBlockTimeout).
+// shard's spill mutex to keep the evicted event, or its own, in memory.
+// On the mutex twin it also waits for the shard's lock, which the flusher
+// holds while it copies a batch out.) Under Block a call waits for room
+// up to the block timeout (WithBlockTimeout), budget room included.
 type Logger struct {
 	e      *Engine
 	scope  *core.Scope

@@ -117,7 +117,7 @@ func (w *sinkWriter) divert() {
 	if failed := len(entries) - n; failed > 0 {
 		w.counters.fallbackFailed.Add(uint64(failed))
 		if err == nil {
-			err = fmt.Errorf("wrote %d of %d events without an error", n, len(entries))
+			err = errShortWrite(n, len(entries))
 		}
 	}
 	if err != nil {
@@ -252,7 +252,7 @@ func (w *sinkWriter) writeWithRetries(all []core.Entry, ticket breaker.Ticket) (
 		// The failed attempt is a failed sink call like the last one,
 		// counted and reported although a retry may yet write its events.
 		if err == nil {
-			err = fmt.Errorf("wrote %d of %d events without an error", n, len(w.entries))
+			err = errShortWrite(n, len(w.entries))
 		}
 		w.callFailed(err)
 		w.counters.retries.Add(1)

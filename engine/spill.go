@@ -162,9 +162,9 @@ func (e *Engine) takeSpill(shard int, out []*batch, all bool) []*batch {
 // mutex: the event is in that take, or else was filled after it, and so
 // after t0. The epoch's watermark never passes an event still in the
 // spill. (With pending set after the fill, a flusher could skip the spill
-// between the two and pass the event: TestSpilledCallIsNotPassedByItsEpoch.) Events of
-// one goroutine keep their order: one it logs later has a later Mono, and
-// the writers merge by Mono below the watermarks.
+// between the two and pass the event: TestSpilledCallIsNotPassedByItsEpoch.)
+// Events of one goroutine keep their order: one it logs later has a later
+// Mono, and the writers merge by Mono below the watermarks.
 //
 // Close: checked under the mutex. A fill that saw the queue open holds the
 // mutex before the flusher's final take (which follows its reading the

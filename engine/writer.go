@@ -495,7 +495,7 @@ func (w *sinkWriter) write() {
 	default:
 		w.counters.failed.Add(uint64(rest))
 		if err == nil {
-			err = fmt.Errorf("wrote %d of %d events without an error", written, events)
+			err = errShortWrite(written, events)
 		}
 	}
 	if err != nil && !errors.Is(err, core.ErrNotAttempted) {
@@ -503,6 +503,12 @@ func (w *sinkWriter) write() {
 	}
 	w.entries = all
 	clear(w.entries) // drop references into batches before they are reused
+}
+
+// errShortWrite is the error of a sink call that wrote n of total events
+// and returned no error of its own.
+func errShortWrite(n, total int) error {
+	return fmt.Errorf("wrote %d of %d events without an error", n, total)
 }
 
 // callFailed counts and reports a sink call that failed or panicked.

@@ -507,14 +507,19 @@ func park(ctx context.Context, space chan struct{}, deadline <-chan time.Time, d
 // the first wait of the call (the only allocation on any enqueue path, and
 // only when the producer actually parks with a BlockTimeout set).
 func (s *shard[T]) block(ctx context.Context, pos uint64, done <-chan struct{}, deadline **time.Timer) Status {
-	var c <-chan time.Time
-	if s.timeout > 0 {
-		if *deadline == nil {
-			*deadline = time.NewTimer(s.timeout)
-		}
-		c = (*deadline).C
+	return s.waitForSpace(ctx, pos, done, s.timer(deadline))
+}
+
+// timer returns the channel of a Block call's deadline, making its timer
+// on the call's first wait; nil without a BlockTimeout.
+func (s *shard[T]) timer(deadline **time.Timer) <-chan time.Time {
+	if s.timeout <= 0 {
+		return nil
 	}
-	return s.waitForSpace(ctx, pos, done, c)
+	if *deadline == nil {
+		*deadline = time.NewTimer(s.timeout)
+	}
+	return (*deadline).C
 }
 
 // releaseChecks is how many spins a Block producer waiting for a slot's
@@ -527,17 +532,10 @@ const releaseChecks = 64
 // at its first look, as block starts it at its first park) has passed,
 // Closed when the queue closed, Accepted otherwise.
 func (s *shard[T]) expired(ctx context.Context, done <-chan struct{}, deadline **time.Timer) Status {
-	var c <-chan time.Time
-	if s.timeout > 0 {
-		if *deadline == nil {
-			*deadline = time.NewTimer(s.timeout)
-		}
-		c = (*deadline).C
-	}
 	select {
 	case <-ctx.Done():
 		return Canceled
-	case <-c:
+	case <-s.timer(deadline):
 		return Canceled
 	case <-done:
 		return Closed
