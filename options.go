@@ -142,6 +142,10 @@ func WithOnLimitExceeded(f func(LimitExceeded)) Option { return engine.WithOnLim
 // WithFlushInterval bounds an idle flusher's timed sleep.
 func WithFlushInterval(d time.Duration) Option { return engine.WithFlushInterval(d) }
 
+// WithWriteCoalescing lets a sink writer wait up to d to gather a light
+// input into fewer, larger writes (see engine.WithWriteCoalescing).
+func WithWriteCoalescing(d time.Duration) Option { return engine.WithWriteCoalescing(d) }
+
 // WithPinnedFlushers locks each flusher to an OS thread (default off).
 func WithPinnedFlushers(on bool) Option { return engine.WithPinnedFlushers(on) }
 

@@ -133,10 +133,18 @@ func (f *flusher) run() {
 			return
 		}
 		if f.cur != nil && f.cur.n > 0 {
-			// Holding a batch for writers that are behind (hold): never
-			// park with events in hand; look again within the interval.
-			idle = 0
-			if drained == 0 {
+			// Holding a batch for writers that are behind or gathering a
+			// write (hold): never park with events in hand; look again
+			// within the interval. Writers that coalesce hold batches
+			// most of the time: then look again as an idle shard does,
+			// so the drains stay small and regular while the batch fills.
+			if drained > 0 {
+				idle = 0
+			} else if f.e.cfg.coalesce > 0 {
+				f.timedSleep(f.idleDelay(idle))
+				idle++
+			} else {
+				idle = 0
 				f.timedSleep(f.e.cfg.flushEvery)
 			}
 			continue
@@ -177,11 +185,17 @@ func (f *flusher) sleep(idle int) {
 		f.park()
 		return
 	}
+	f.timedSleep(f.idleDelay(idle))
+}
+
+// idleDelay is the timed sleep after idle empty rounds: 20µs, doubling,
+// at most the flush interval.
+func (f *flusher) idleDelay(idle int) time.Duration {
 	d := f.e.cfg.flushEvery
 	if idle < 16 {
 		d = min(d, time.Duration(20_000<<idle)*time.Nanosecond)
 	}
-	f.timedSleep(d)
+	return d
 }
 
 // timedSleep waits for a producer's nudge, a kick, or d.
@@ -680,6 +694,9 @@ func (f *flusher) push(w *sinkWriter, b *batch, wm int64) bool {
 		}
 	}
 	signal(w.wake)
+	if f.e.cfg.coalesce > 0 && (b.n == f.e.cfg.batchSize || b.spill || l.len() > 1) {
+		signal(w.urgent) // more than a light input: no coalescing wait
+	}
 	return true
 }
 
@@ -712,6 +729,7 @@ func (f *flusher) pace(w *sinkWriter, l *lane) {
 			return
 		}
 		signal(w.wake)
+		signal(w.urgent)
 		select {
 		case <-f.room:
 		case <-f.timer.C:
@@ -732,6 +750,9 @@ func (f *flusher) wakeWriters(all bool) {
 	for _, w := range f.e.writers {
 		if all || w.waitingForWatermark.Load() {
 			signal(w.wake)
+		}
+		if all {
+			signal(w.urgent) // a last watermark: the writer may finish
 		}
 	}
 }

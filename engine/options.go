@@ -217,6 +217,7 @@ type config struct {
 	batchSize  int
 	laneDepth  int
 	flushEvery time.Duration
+	coalesce   time.Duration // WithWriteCoalescing; 0: off
 	writeFor   time.Duration // default write timeout of a sink
 	maxQueue   int64         // bytes; 0 turns the budget off
 	maxEvent   int
@@ -394,6 +395,22 @@ func WithFlushInterval(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.flushEvery = d })
 }
 
+// WithWriteCoalescing lets each sink writer, after a write of fewer events
+// than a batch, wait up to d before its next write, so that a light input
+// reaches the sink in fewer, larger writes: at 200 000 events/s to a file
+// and d = 1ms, about 1 000 write calls a second instead of about 60 000,
+// for an event delivered up to about 2d later. The wait ends at once for
+// a full batch (a saturated pipeline never waits), a Flush, Sync or
+// Shutdown. Every write is still counted when the sink's Write returns:
+// nothing is buffered outside the engine's accounting. 0 (the default)
+// writes as soon as events are ready. Must be in 0..1s.
+func WithWriteCoalescing(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.coalesce = d })
+}
+
+// maxWriteCoalescing bounds WithWriteCoalescing.
+const maxWriteCoalescing = time.Second
+
 // WithErrorHandler receives internal errors: sink write failures, sink
 // panics, encoder panics. It is called from pipeline goroutines, never
 // from a logging caller, and must not log through the same engine at a
@@ -531,6 +548,9 @@ func (c *config) validate() error {
 	}
 	if c.flushEvery <= 0 {
 		return fmt.Errorf("engine: WithFlushInterval: must be > 0, got %v", c.flushEvery)
+	}
+	if c.coalesce < 0 || c.coalesce > maxWriteCoalescing {
+		return fmt.Errorf("engine: WithWriteCoalescing: must be in 0..%v, got %v", maxWriteCoalescing, c.coalesce)
 	}
 	if c.callerSkip < 0 {
 		return fmt.Errorf("engine: WithCallerSkip: must be >= 0, got %d", c.callerSkip)

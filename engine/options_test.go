@@ -37,6 +37,8 @@ func TestNewRefusesBadOptionsNamingThem(t *testing.T) {
 		{"batch size", []engine.Option{ok, engine.WithBatchSize(0)}, "WithBatchSize: must be in 1..65536, got 0"},
 		{"lane depth", []engine.Option{ok, engine.WithLaneDepth(-1)}, "WithLaneDepth: must be in 1..65536, got -1"},
 		{"flush interval", []engine.Option{ok, engine.WithFlushInterval(-time.Second)}, "WithFlushInterval: must be > 0"},
+		{"write coalescing negative", []engine.Option{ok, engine.WithWriteCoalescing(-time.Millisecond)}, "WithWriteCoalescing: must be in 0..1s, got -1ms"},
+		{"write coalescing too long", []engine.Option{ok, engine.WithWriteCoalescing(2 * time.Second)}, "WithWriteCoalescing: must be in 0..1s, got 2s"},
 		{"caller skip", []engine.Option{ok, engine.WithCallerSkip(-1)}, "WithCallerSkip: must be >= 0, got -1"},
 		{"fatal timeout", []engine.Option{ok, engine.WithFatalTimeout(0)}, "WithFatalTimeout: must be > 0"},
 		{"queue kind", []engine.Option{ok, engine.WithQueue(engine.QueueKind(5))}, "WithQueue: unknown queue kind 5"},

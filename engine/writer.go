@@ -29,8 +29,12 @@ type sinkWriter struct {
 	level *core.LevelVar // run-time level (SinkLevelVar), or nil
 	enc   int            // encoder index in e.encoders, -1 when the sink has none
 
-	lanes   []*lane       // one per shard; the flusher pushes, we pop
-	wake    chan struct{} // flushers signal new batches or watermarks
+	lanes []*lane       // one per shard; the flusher pushes, we pop
+	wake  chan struct{} // flushers signal new batches or watermarks
+	// urgent ends a coalescing wait (coalesce) early: a flusher has a
+	// full batch, a second batch in one lane, a spill batch, a pacing
+	// wait, or its last watermark for us.
+	urgent  chan struct{}
 	flushes chan flushRequest
 	exited  chan struct{}
 
@@ -127,6 +131,7 @@ func newSinkWriter(e *Engine, index int, sc sinkConfig, enc, shards int) *sinkWr
 		marker:     sc.lossMarker,
 		enc:        enc,
 		wake:       make(chan struct{}, 1),
+		urgent:     make(chan struct{}, 1),
 		flushes:    make(chan flushRequest),
 		exited:     make(chan struct{}),
 		settled:    make(chan struct{}),
@@ -187,10 +192,47 @@ func (w *sinkWriter) run() {
 		// for watermarks was not seen by that decision: go round again,
 		// or no flusher would wake us for it (and a parked one would not
 		// wake at all).
-		if !progress && !fresh {
+		switch {
+		case !progress && !fresh:
 			w.sleep()
+		case !fresh && w.light():
+			w.coalesce()
 		}
 	}
+}
+
+// light reports whether the writer should gather its next write
+// (coalesce): coalescing is on, and the round just done wrote a partial
+// batch (some events, fewer than a batch) with no flush waiting and the
+// queue open.
+func (w *sinkWriter) light() bool {
+	n := len(w.entries)
+	return w.e.cfg.coalesce > 0 && n > 0 && n < w.e.cfg.batchSize && len(w.pending) == 0 && !w.e.q.Closed()
+}
+
+// coalesce waits up to the coalescing interval (WithWriteCoalescing)
+// before the next round, so that under a light input the sink gets one
+// write per interval rather than one per flusher wake-up (at 200 000
+// events/s to a file, about 62 000 write calls a second of 3 events each,
+// and as many writer rounds and half-empty batches). Meanwhile
+// waitingForWatermark is clear, so each flusher, finding a batch of its
+// in our lane, keeps filling the next (flusher.hold) instead of pushing
+// one per epoch. The wait ends early for a flush request, a shutdown, or
+// what a flusher marks urgent (push): a full batch, so a saturated
+// pipeline never waits here. In steady state a write carries what
+// arrived over one interval, and an event reaches the sink within about
+// two of them.
+func (w *sinkWriter) coalesce() {
+	w.waitingForWatermark.Store(false)
+	w.timer.Reset(w.e.cfg.coalesce)
+	select {
+	case <-w.urgent:
+	case r := <-w.flushes:
+		w.pending = append(w.pending, r)
+	case <-w.halt:
+	case <-w.timer.C:
+	}
+	w.timer.Stop()
 }
 
 // sleep waits for a batch, a watermark, a flush request, or a safety

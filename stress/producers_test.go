@@ -42,6 +42,10 @@ func TestProducersAgainstEveryPolicyAndQueue(t *testing.T) {
 		{"drop-newest", []shardlog.Option{shardlog.WithOverflow(shardlog.DropNewest)}, shardlog.DropNewest},
 		{"block", []shardlog.Option{shardlog.WithOverflow(shardlog.Block)}, shardlog.Block},
 		{"mixed", []shardlog.Option{shardlog.WithOverflow(shardlog.DropOldest), shardlog.WithOverflowAt(shardlog.LevelError, shardlog.Block)}, shardlog.DropOldest},
+		// Coalescing writers hold their lanes and the flushers their
+		// batches (WithWriteCoalescing): the same checks must hold.
+		{"mixed-coalescing", []shardlog.Option{shardlog.WithOverflow(shardlog.DropOldest), shardlog.WithOverflowAt(shardlog.LevelError, shardlog.Block),
+			shardlog.WithWriteCoalescing(time.Millisecond)}, shardlog.DropOldest},
 	}
 	for _, q := range []shardlog.QueueKind{shardlog.LockFree, shardlog.MutexQueue} {
 		for _, pc := range policies {

@@ -69,8 +69,9 @@ type config struct {
 	dir           string
 	consoleFormat string // text or json
 	fields        int
-	shards        int // 0: the engine's default
-	capacity      int // 0: the engine's default
+	shards        int           // 0: the engine's default
+	capacity      int           // 0: the engine's default
+	coalesce      time.Duration // WithWriteCoalescing; 0: off
 	progress      time.Duration
 	jsonReport    bool
 	metricsJSON   string // file for the final Metrics snapshot, or ""
@@ -100,6 +101,7 @@ func parseFlags(args []string, help io.Writer) (config, error) {
 	fs.IntVar(&c.fields, "fields", 5, fmt.Sprintf("fields per event, 1..%d", maxFields))
 	fs.IntVar(&c.shards, "shards", 0, "queue shards, a power of two; 0: GOMAXPROCS rounded up to a power of two")
 	fs.IntVar(&c.capacity, "capacity", 0, fmt.Sprintf("slots per shard, a power of two >= 2; 0: %d", shardlog.DefaultCapacity))
+	fs.DurationVar(&c.coalesce, "coalesce", 0, "let each sink writer wait up to this long to gather a light input into one write (WithWriteCoalescing); 0: off")
 	fs.DurationVar(&c.progress, "progress", time.Second, "progress line interval; 0 disables it")
 	fs.BoolVar(&c.jsonReport, "json", false, "print the final report as JSON")
 	fs.StringVar(&c.metricsJSON, "metrics-json", "", "write the engine's final metrics (schema "+shardlog.MetricsSchema+") to this file")
@@ -174,6 +176,9 @@ func build(c config, console io.Writer) (*pipeline, error) {
 	}
 	if c.capacity > 0 {
 		opts = append(opts, shardlog.WithCapacity(c.capacity))
+	}
+	if c.coalesce != 0 {
+		opts = append(opts, shardlog.WithWriteCoalescing(c.coalesce))
 	}
 	var file *shardlog.File
 	if c.usesFile() {

@@ -151,6 +151,7 @@ type reportConfig struct {
 	Sink          string        `json:"sink"`
 	LogPath       string        `json:"log_path,omitempty"`
 	ConsoleFormat string        `json:"console_format,omitempty"`
+	Coalesce      time.Duration `json:"write_coalescing_ns,omitempty"`
 }
 
 // sinkResult is one sink's accounting and its delivered throughput.
@@ -176,6 +177,7 @@ func newResult(c config, eng *shardlog.Engine, w *workload, rep shardlog.Report,
 			Shards:     eng.Shards(),
 			Capacity:   c.capacityOrDefault(),
 			Sink:       c.sink,
+			Coalesce:   c.coalesce,
 		},
 		Scheduled:    w.scheduled(),
 		Attempted:    w.sent(),
@@ -269,6 +271,9 @@ func (r *result) writeText(w io.Writer) error {
 	}
 	if c.ConsoleFormat != "" {
 		fmt.Fprintf(tw, " (console %s)", c.ConsoleFormat)
+	}
+	if c.Coalesce > 0 {
+		fmt.Fprintf(tw, ", write coalescing %v", c.Coalesce)
 	}
 	fmt.Fprintln(tw)
 
