@@ -180,12 +180,16 @@ func (rs *rsyslog) pause(exited <-chan struct{}, deadline time.Time) error {
 	return nil
 }
 
-// read returns the lines of received.log, leaving out the probes.
+// read returns the complete lines of received.log, leaving out the
+// probes. rsyslogd writes the file as messages arrive, so a read may end
+// inside a line: that line is left for the next read (a fresh-clone CI
+// run once failed parsing half a line).
 func (rs *rsyslog) read() ([]received, error) {
 	data, err := os.ReadFile(filepath.Join(rs.dir, "received.log"))
 	if err != nil {
 		return nil, err
 	}
+	data = data[:bytes.LastIndexByte(data, '\n')+1]
 	var out []received
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(nil, 1<<20)
