@@ -31,6 +31,10 @@ type spill struct {
 	cur     *batch   // being filled; nil when none
 	full    []*batch // filled, waiting for the flusher
 	started int      // batches begun since the flusher last completed an epoch
+	// begun is started > 0, readable without the mutex: a flusher
+	// completing an epoch must reset started even when nothing is
+	// pending (takeSpill).
+	begun   atomic.Bool
 	pending atomic.Bool
 	kept    atomic.Uint64 // events kept since New (metrics)
 	_       [128]byte
@@ -104,6 +108,7 @@ func (e *Engine) spillRoom(shard int, sp *spill, size int64) *batch {
 		return nil
 	}
 	sp.started++
+	sp.begun.Store(true)
 	b := e.flushers[shard].getBatch(true)
 	b.charged = e.batchBytes()
 	b.spill = true
@@ -125,10 +130,16 @@ func (sp *spill) added(b *batch, charged int64) {
 }
 
 // takeSpill hands the flusher of shard the full batches kept so far, in
-// the order they were filled, and with all the one being filled too.
+// the order they were filled, and with all the one being filled too; all
+// also completes the spill's epoch, so it may begin batches again.
+//
+// A take before the epoch completes can empty the spill while its count
+// of batches begun stays at the bound: the epoch's final take must reset
+// the count then too, though nothing is pending, or the spill stays
+// closed for good (TestSpillReopensAfterEachEpoch).
 func (e *Engine) takeSpill(shard int, out []*batch, all bool) []*batch {
 	sp := &e.spills[shard]
-	if !sp.pending.Load() {
+	if !sp.pending.Load() && !(all && sp.begun.Load()) {
 		return out
 	}
 	sp.mu.Lock()
@@ -141,6 +152,7 @@ func (e *Engine) takeSpill(shard int, out []*batch, all bool) []*batch {
 			sp.cur = nil
 		}
 		sp.started = 0 // the flusher completes an epoch with these
+		sp.begun.Store(false)
 	}
 	sp.pending.Store(sp.cur != nil)
 	sp.mu.Unlock()

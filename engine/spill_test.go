@@ -101,3 +101,48 @@ func TestNoSpillWithoutABudget(t *testing.T) {
 	require.Equal(t, uint64(100-16), sh.Evicted)
 	require.Equal(t, sh.Evicted, e.Stats().Sinks[0].Dropped.QueueFullOldest)
 }
+
+// The spill's bound is per epoch: once the flusher has caught up, the
+// next overflow is kept again. Each of three episodes holds the flusher,
+// overflows the ring by more than the bound, and releases it; each must
+// spill the bound's worth. The ring holds more than a batch, so the
+// flusher's first round after a release takes the spill's full batches
+// before its epoch completes. Before the fix that take left the spill's
+// count of batches begun at the bound and nothing pending, the epoch's
+// final take returned early without resetting it, and the spill stayed
+// closed for good: the second episode spilled 0 of 2 048, on both
+// queues. Mutation caught: takeSpill returning before it resets the
+// count when nothing is pending.
+func TestSpillReopensAfterEachEpoch(t *testing.T) {
+	forEachQueue(t, func(t *testing.T, q engine.QueueKind) {
+		mem := sinks.NewMemory(sinks.MemoryOptions{})
+		hold := make(chan chan struct{}, 1)
+		const capacity, batch = 128, 32
+		e := newEngine(t, engine.WithQueue(q), engine.WithShards(1), engine.WithCapacity(capacity), engine.WithBatchSize(batch),
+			engine.WithEnricher(func(ev *core.Event) {
+				if ev.Message == "hold" {
+					release := <-hold
+					<-release
+				}
+			}),
+			engine.WithSink(mem, engine.SinkName("mem")))
+		l := e.Logger()
+		var spilled uint64
+		for episode := range 3 {
+			release := make(chan struct{})
+			hold <- release
+			l.Info("hold")
+			require.Eventually(t, func() bool { return len(hold) == 0 }, 5*time.Second, time.Millisecond,
+				"the flusher took the hold") // it is inside the enricher now
+			for i := range 4000 {
+				l.Info("e", core.Int("i", i))
+			}
+			close(release)
+			flush(t, e)
+			sh := e.Metrics(false).Engine.Shards[0]
+			require.Equal(t, uint64(64*batch), sh.Spilled-spilled, "episode %d: the spill keeps its bound's worth again", episode)
+			spilled = sh.Spilled
+		}
+		requireBalanced(t, e.Stats())
+	})
+}
