@@ -34,7 +34,14 @@ type spill struct {
 	// begun is started > 0, readable without the mutex: a flusher
 	// completing an epoch must reset started even when nothing is
 	// pending (takeSpill).
-	begun   atomic.Bool
+	begun atomic.Bool
+	// closed is set when the bound on batches per epoch refused an
+	// event, and cleared when the flusher completes the epoch
+	// (takeSpill): under sustained overload most evictions find the
+	// spill closed, and this lets them skip the mutex and the footprint.
+	// A stale value costs one event the spill could have kept (counted
+	// lost, like any refusal) or one trip through the mutex.
+	closed  atomic.Bool
 	pending atomic.Bool
 	kept    atomic.Uint64 // events kept since New (metrics)
 	_       [128]byte
@@ -68,6 +75,9 @@ func (e *Engine) spillEvicted(shard int, ev *core.Event) bool {
 		return false
 	}
 	sp := &e.spills[shard]
+	if sp.closed.Load() {
+		return false
+	}
 	var size int64
 	if ev.Charged == 0 {
 		size = int64(ev.Footprint())
@@ -104,7 +114,11 @@ func (e *Engine) spillRoom(shard int, sp *spill, size int64) *batch {
 		}
 		return b
 	}
-	if sp.started >= e.spillMax || !e.budget.TryCharge(size+e.batchBytes()) {
+	if sp.started >= e.spillMax {
+		sp.closed.Store(true)
+		return nil
+	}
+	if !e.budget.TryCharge(size + e.batchBytes()) {
 		return nil
 	}
 	sp.started++
@@ -153,6 +167,7 @@ func (e *Engine) takeSpill(shard int, out []*batch, all bool) []*batch {
 		}
 		sp.started = 0 // the flusher completes an epoch with these
 		sp.begun.Store(false)
+		sp.closed.Store(false)
 	}
 	sp.pending.Store(sp.cur != nil)
 	sp.mu.Unlock()
@@ -187,6 +202,9 @@ func (e *Engine) spillNewest(shard int, fill func(*core.Event)) bool {
 		return false
 	}
 	sp := &e.spills[shard]
+	if sp.closed.Load() {
+		return false
+	}
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	if e.q.Closed() {

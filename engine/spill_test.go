@@ -111,8 +111,9 @@ func TestNoSpillWithoutABudget(t *testing.T) {
 // count of batches begun at the bound and nothing pending, the epoch's
 // final take returned early without resetting it, and the spill stayed
 // closed for good: the second episode spilled 0 of 2 048, on both
-// queues. Mutation caught: takeSpill returning before it resets the
-// count when nothing is pending.
+// queues. Mutations caught: takeSpill returning before it resets the
+// count when nothing is pending; the spill's closed flag (the fast
+// refusal past the bound) not cleared with the count.
 func TestSpillReopensAfterEachEpoch(t *testing.T) {
 	forEachQueue(t, func(t *testing.T, q engine.QueueKind) {
 		mem := sinks.NewMemory(sinks.MemoryOptions{})
