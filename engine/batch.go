@@ -43,6 +43,10 @@ type batch struct {
 	wm   int64
 	refs atomic.Int32
 	home *freeList // the shard's
+	// top is the highest level among the first scanned events, which
+	// flusher.hold scans as the batch fills (flusher-private).
+	top     core.Level
+	scanned int
 	// stale is how many of the first events may still hold what an
 	// earlier use of the batch referenced: the last release does not
 	// clear them, the flusher does, on its own processor (see freeList).
@@ -125,7 +129,7 @@ func (b *batch) release() {
 	}
 	b.stale = max(b.stale, b.n)
 	stale := b.stale > 0
-	b.n = 0
+	b.n, b.scanned = 0, 0
 	b.blocking = false
 	b.spill = false
 	b.order = b.order[:0]
