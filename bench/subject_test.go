@@ -61,8 +61,8 @@ type peer struct {
 }
 
 // peers are the loggers under test: the three peers and log/slog with
-// their common fast setups, and shardlog on both queues with each
-// overflow policy.
+// their common fast setups, shardlog on both queues with each overflow
+// policy, and shardlog's defaults with write coalescing.
 var peers = []peer{
 	zapPeer,
 	zerologPeer,
@@ -74,6 +74,7 @@ var peers = []peer{
 	shardlogPeer(shardlog.MutexQueue, shardlog.DropOldest),
 	shardlogPeer(shardlog.MutexQueue, shardlog.DropNewest),
 	shardlogPeer(shardlog.MutexQueue, shardlog.Block),
+	shardlogCoalescingPeer,
 }
 
 // newSubject builds a subject of p writing to a fresh destination (one
