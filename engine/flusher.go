@@ -428,14 +428,17 @@ func (f *flusher) hold(b *batch) bool {
 		return false
 	}
 	e := f.e
-	// The lowest level class wanted by a writer with nothing of this
-	// shard queued; the batch's levels are read only when that is above
-	// the lowest class (a writer that takes every level wants any batch).
-	idle := filteredClass
+	// idle is the lowest level class wanted by a writer with nothing of
+	// this shard queued. The batch's levels are read only when it is
+	// above the lowest class of all writers: a writer that takes every
+	// level any sink takes wants any batch, so with one sink (or an idle
+	// writer for everything) the answer needs no scan.
+	idle, lowest := filteredClass, filteredClass
 	for _, w := range e.writers {
 		if w.waitingForWatermark.Load() {
 			return false
 		}
+		lowest = min(lowest, w.class)
 		if w.lanes[f.shard].empty() {
 			idle = min(idle, w.class)
 		}
@@ -443,7 +446,7 @@ func (f *flusher) hold(b *batch) bool {
 	switch {
 	case idle == filteredClass:
 		return true // every writer is busy with this shard's batches
-	case idle == 0 || len(e.cfg.enrichers) > 0:
+	case idle == lowest || len(e.cfg.enrichers) > 0:
 		return false
 	}
 	for ; b.scanned < b.n; b.scanned++ {

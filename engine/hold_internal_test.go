@@ -55,4 +55,13 @@ func TestHoldIgnoresAnIdleSinkThatWantsNoneOfTheBatch(t *testing.T) {
 
 	e.cfg.enrichers = []Enricher{func(*core.Event) {}}
 	require.False(t, f.hold(b), "with an enricher, a level may change: every writer counts")
+	e.cfg.enrichers = nil
+
+	// With the sink for everything idle too, the batch is pushed without
+	// reading its levels: that writer wants any batch.
+	got, _ := wAll.lanes[0].pop()
+	require.Same(t, queued, got)
+	b.scanned, b.top = 0, 0
+	require.False(t, f.hold(b), "the sink for everything is idle: push")
+	require.Zero(t, b.scanned, "no level was read to decide it")
 }
