@@ -54,14 +54,21 @@ var shardlogCoalescingPeer = peer{
 }
 
 func newShardlog(out *lineCounter, q shardlog.QueueKind, p shardlog.Policy, extra ...shardlog.Option) (*subject, error) {
+	s, _, err := newShardlogEngine(out, q, p, extra...)
+	return s, err
+}
+
+// newShardlogEngine is newShardlog returning the engine too, for
+// subjects that log through another front end (slogShardlogPeer).
+func newShardlogEngine(out *lineCounter, q shardlog.QueueKind, p shardlog.Policy, extra ...shardlog.Option) (*subject, *shardlog.Engine, error) {
 	sink, err := shardlog.NewWriter(out, shardlog.JSON{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	e, err := shardlog.New(append([]shardlog.Option{shardlog.WithSink(sink), shardlog.WithQueue(q), shardlog.WithOverflow(p),
 		shardlog.WithBlockTimeout(shardlogTimeout)}, extra...)...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	l := e.Logger()
 	return &subject{
@@ -81,5 +88,5 @@ func newShardlog(out *lineCounter, q shardlog.QueueKind, p shardlog.Policy, extr
 			defer cancel()
 			_, _ = e.Shutdown(ctx)
 		},
-	}, nil
+	}, e, nil
 }

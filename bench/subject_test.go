@@ -61,13 +61,15 @@ type peer struct {
 }
 
 // peers are the loggers under test: the three peers and log/slog with
-// their common fast setups, shardlog on both queues with each overflow
-// policy, and shardlog's defaults with write coalescing.
+// their common fast setups, log/slog in front of shardlog's handler,
+// shardlog on both queues with each overflow policy, and shardlog's
+// defaults with write coalescing.
 var peers = []peer{
 	zapPeer,
 	zerologPeer,
 	zerologDiodePeer,
 	slogPeer,
+	slogShardlogPeer,
 	shardlogPeer(shardlog.LockFree, shardlog.DropOldest),
 	shardlogPeer(shardlog.LockFree, shardlog.DropNewest),
 	shardlogPeer(shardlog.LockFree, shardlog.Block),

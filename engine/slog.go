@@ -144,6 +144,13 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	fields := buf[:0]
 	if r.NumAttrs() > 0 {
 		r.Attrs(func(a slog.Attr) bool {
+			// The common attribute (a named scalar, no ReplaceAttr) is
+			// converted here; groups, LogValuers and ReplaceAttr take
+			// appendAttr's general path.
+			if k := a.Value.Kind(); h.replace == nil && k != slog.KindGroup && k != slog.KindLogValuer && a.Key != "" {
+				fields = append(fields, valueField(a.Key, k, a.Value))
+				return true
+			}
 			fields = h.appendAttr(fields, a, h.groups)
 			return true
 		})
