@@ -71,11 +71,8 @@ const minSpillBatches = 64
 // needed); it reports whether it did. The event's own charge (Charged,
 // for a large event) moves with it.
 func (e *Engine) spillEvicted(shard int, ev *core.Event) bool {
-	if !e.spillOpen() {
-		return false
-	}
 	sp := &e.spills[shard]
-	if sp.closed.Load() {
+	if !e.spillOpen(sp) {
 		return false
 	}
 	var size int64
@@ -96,12 +93,13 @@ func (e *Engine) spillEvicted(shard int, ev *core.Event) bool {
 	return true
 }
 
-// spillOpen reports whether the spill may keep an event at all. Without a
-// budget nothing would bound it. Above the trim mark the flushers shed
-// queued batches anyway, and the room left below the limit is for the
-// charges they make late (encodings).
-func (e *Engine) spillOpen() bool {
-	return e.budget != nil && !e.discarding.Load() && !e.budget.AboveTrimMark()
+// spillOpen reports whether the spill sp may keep an event at all, from
+// what can be read without its mutex. Without a budget nothing would
+// bound it. Above the trim mark the flushers shed queued batches anyway,
+// and the room left below the limit is for the charges they make late
+// (encodings). Closed, it has reached its bound for the epoch.
+func (e *Engine) spillOpen(sp *spill) bool {
+	return e.budget != nil && !e.discarding.Load() && !e.budget.AboveTrimMark() && !sp.closed.Load()
 }
 
 // spillRoom returns the batch the next event goes into, having charged
@@ -198,11 +196,8 @@ func (e *Engine) takeSpill(shard int, out []*batch, all bool) []*batch {
 // queue closed), so it is in that take; one after sees it closed and is
 // refused as closed would be.
 func (e *Engine) spillNewest(shard int, fill func(*core.Event)) bool {
-	if !e.spillOpen() {
-		return false
-	}
 	sp := &e.spills[shard]
-	if sp.closed.Load() {
+	if !e.spillOpen(sp) {
 		return false
 	}
 	sp.mu.Lock()
