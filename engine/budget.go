@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -179,7 +180,7 @@ func (e *Engine) defaultLaneDepth() int {
 	if e.budget == nil {
 		return 4
 	}
-	n := e.budget.Limit()/e.batchBytes() + int64(heldLimit(e)) + int64(e.q.Capacity()/e.cfg.batchSize) + 4
+	n := e.budget.Limit()/e.batchBytes() + int64(heldLimit(e)) + int64(e.cfg.capacity/e.cfg.batchSize) + 4
 	return int(min(n, maxLaneDepth))
 }
 
@@ -299,4 +300,47 @@ func (e *Engine) budgetDrops() uint64 {
 		n += w.counters.dropped[Budget].Load()
 	}
 	return n
+}
+
+// maxUpFront bounds what New allocates before the first event: the rings'
+// slots and the sinks' lanes (ring.MaxSlotBytes, 1 GiB, for both).
+const maxUpFront = ring.MaxSlotBytes
+
+// upFrontBytes is what New allocates for the rings and the lanes.
+func (e *Engine) upFrontBytes() (rings, lanes uint64) {
+	shards := uint64(e.cfg.shards)
+	rings = shards * uint64(e.cfg.capacity) * ring.SlotBytes[core.Event]()
+	laneSlots := uint64(1)
+	for laneSlots < uint64(e.cfg.laneDepth) {
+		laneSlots <<= 1
+	}
+	lanes = shards * uint64(len(e.cfg.sinks)) * laneSlots * uint64(unsafe.Sizeof(laneSlot{}))
+	return rings, lanes
+}
+
+// checkUpFront refuses a configuration whose rings and lanes would take
+// more than maxUpFront, naming the options that set their sizes.
+func (e *Engine) checkUpFront() error {
+	rings, lanes := e.upFrontBytes()
+	if rings+lanes <= maxUpFront {
+		return nil
+	}
+	var named []string
+	if e.cfg.setShards {
+		named = append(named, "WithShards")
+	}
+	if e.cfg.setCapacity {
+		named = append(named, "WithCapacity")
+	}
+	if e.cfg.setLaneDepth {
+		named = append(named, "WithLaneDepth")
+	} else if lanes > rings {
+		named = append(named, "WithMaxQueueBytes") // the lanes' default depth
+	}
+	if len(named) == 0 {
+		named = append(named, "WithSink") // only the number of sinks is left
+	}
+	return fmt.Errorf("engine: %s: %d shards of %d slots, with %d sinks' lanes %d batches deep, would allocate %d MiB up front (rings %d MiB, lanes %d MiB), more than %d MiB",
+		strings.Join(named, ", "), e.cfg.shards, e.cfg.capacity, len(e.cfg.sinks), e.cfg.laneDepth,
+		(rings+lanes)>>20, rings>>20, lanes>>20, uint64(maxUpFront)>>20)
 }

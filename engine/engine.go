@@ -79,6 +79,12 @@ func New(opts ...Option) (*Engine, error) {
 	if cfg.level == nil {
 		cfg.level = new(core.LevelVar) // LevelInfo
 	}
+	if !cfg.setCapacity {
+		cfg.capacity = DefaultCapacity
+	}
+	if !cfg.setShards {
+		cfg.shards = ring.DefaultShards()
+	}
 	var err error
 	e := &Engine{
 		cfg:          cfg,
@@ -95,9 +101,29 @@ func New(opts ...Option) (*Engine, error) {
 	e.rules = slices.Clone(cfg.rules)
 	slices.SortStableFunc(e.rules, func(a, b policyRule) int { return int(b.min) - int(a.min) })
 
-	if !cfg.setCapacity {
-		cfg.capacity = DefaultCapacity
+	// Distinct encoders, so each event is encoded once per format.
+	encIndex := make([]int, len(cfg.sinks))
+	for i, sc := range cfg.sinks {
+		encIndex[i] = -1
+		if enc, ok := sc.sink.(core.Encoding); ok && enc.Encoder() != nil {
+			encIndex[i] = e.encoderIndex(enc.Encoder())
+		}
 	}
+	if cfg.maxQueue > 0 {
+		if e.budget, err = budget.New(cfg.maxQueue); err != nil {
+			return nil, fmt.Errorf("engine: WithMaxQueueBytes: %w", err)
+		}
+	}
+	if !cfg.setLaneDepth {
+		e.cfg.laneDepth = e.defaultLaneDepth()
+	}
+	// Before anything large is allocated: a configuration whose rings and
+	// lanes would not fit is refused, not attempted (the runtime's
+	// out-of-memory error would end the process).
+	if err := e.checkUpFront(); err != nil {
+		return nil, err
+	}
+
 	rcfg := ring.Config[core.Event]{
 		Shards:       cfg.shards,
 		Capacity:     cfg.capacity,
@@ -121,23 +147,6 @@ func New(opts ...Option) (*Engine, error) {
 	e.spills = make([]spill, shards)
 	e.spillMax = spillBatches(e)
 
-	// Distinct encoders, so each event is encoded once per format.
-	encIndex := make([]int, len(cfg.sinks))
-	for i, sc := range cfg.sinks {
-		encIndex[i] = -1
-		if enc, ok := sc.sink.(core.Encoding); ok && enc.Encoder() != nil {
-			encIndex[i] = e.encoderIndex(enc.Encoder())
-		}
-	}
-
-	if cfg.maxQueue > 0 {
-		if e.budget, err = budget.New(cfg.maxQueue); err != nil {
-			return nil, fmt.Errorf("engine: WithMaxQueueBytes: %w", err)
-		}
-	}
-	if !cfg.setLaneDepth {
-		e.cfg.laneDepth = e.defaultLaneDepth()
-	}
 	for i, sc := range cfg.sinks {
 		e.writers = append(e.writers, newSinkWriter(e, i, sc, encIndex[i], shards))
 	}

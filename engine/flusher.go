@@ -562,7 +562,7 @@ func (f *flusher) dropFor(w *sinkWriter, b *batch, r Reason) {
 // writer holds of Block events, which are never evicted: the flusher's
 // pacing for a slow sink relies on that (push).
 func heldLimit(e *Engine) int {
-	epoch := (e.q.Capacity()+e.cfg.batchSize-1)/e.cfg.batchSize + 1
+	epoch := (e.cfg.capacity+e.cfg.batchSize-1)/e.cfg.batchSize + 1
 	return 3*epoch + 1
 }
 

@@ -23,7 +23,7 @@ func TestHoldIgnoresAnIdleSinkThatWantsNoneOfTheBatch(t *testing.T) {
 	all := sinkConfig{sink: sinks.NewMemory(sinks.MemoryOptions{}), name: "all", minLevel: core.LevelTrace}
 	errs := sinkConfig{sink: sinks.NewMemory(sinks.MemoryOptions{}), name: "errors", minLevel: core.LevelError}
 	e := &Engine{cfg: defaultConfig(), q: q, lf: q, classes: newLevelClasses([]sinkConfig{all, errs})}
-	e.cfg.laneDepth = 8
+	e.cfg.laneDepth, e.cfg.capacity, e.cfg.shards = 8, 64, 1
 	f := newFlusher(e, 0)
 	e.flushers = []*flusher{f}
 	wAll, wErrs := newSinkWriter(e, 0, all, -1, 1), newSinkWriter(e, 1, errs, -1, 1)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/shardlog/shardlog/breaker"
-
 	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/ring"
 )
@@ -322,13 +321,17 @@ func WithLevelVar(v *core.LevelVar) Option {
 func WithQueue(k QueueKind) Option { return optionFunc(func(c *config) { c.queue = k }) }
 
 // WithShards sets the number of shards, a power of two. Default:
-// GOMAXPROCS rounded up to a power of two. One flusher runs per shard.
+// GOMAXPROCS rounded up to a power of two, at most ring.MaxDefaultShards
+// (64). One flusher runs per shard. New refuses a configuration whose
+// rings and lanes would take more than 1 GiB up front (shards ×
+// capacity × ~384 bytes, plus shards × sinks × lane depth × 16 bytes).
 func WithShards(n int) Option {
 	return optionFunc(func(c *config) { c.shards = n; c.setShards = true })
 }
 
 // WithCapacity sets the slots per shard, a power of two >= 2. Default
-// DefaultCapacity (1024).
+// DefaultCapacity (1024). A slot is about 384 bytes, allocated by New;
+// see WithShards for the bound on what New allocates.
 func WithCapacity(n int) Option {
 	return optionFunc(func(c *config) { c.capacity = n; c.setCapacity = true })
 }
@@ -566,3 +569,4 @@ func (c *config) validate() error {
 	}
 	return nil
 }
+

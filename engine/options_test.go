@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"reflect"
+	"runtime"
 	"testing"
 	"time"
 
@@ -49,6 +50,15 @@ func TestNewRefusesBadOptionsNamingThem(t *testing.T) {
 		{"nil exit", []engine.Option{ok, engine.WithExitFunc(nil)}, "WithExitFunc: nil"},
 		{"unknown level", []engine.Option{ok, engine.WithLevelName("verbose")}, `WithLevelName: unknown level "verbose"`},
 		{"unknown sink level", []engine.Option{engine.WithSink(mem, engine.SinkLevelName("loud"))}, `SinkLevelName: unknown level "loud"`},
+		// Sizes that would allocate the machine away (a fatal out-of-memory
+		// error, or the OOM killer, before this check): refused before any
+		// allocation, naming what sized them. Without the check the first
+		// case allocates 12 GiB (run under ulimit -v to see it die).
+		{"rings too large", []engine.Option{ok, engine.WithCapacity(1 << 24)}, "WithCapacity: "},
+		{"too many shards", []engine.Option{ok, engine.WithShards(1 << 16)}, "WithShards: 65536 shards of 1024 slots"},
+		{"both", []engine.Option{ok, engine.WithShards(1 << 10), engine.WithCapacity(1 << 20)}, "WithShards, WithCapacity:"},
+		{"lanes too deep", []engine.Option{ok, engine.WithShards(1 << 10), engine.WithLaneDepth(1 << 16)}, "WithShards, WithLaneDepth:"},
+		{"budget's lanes", []engine.Option{ok, engine.WithShards(1 << 10), engine.WithMaxQueueBytes(1 << 40)}, "WithShards, WithMaxQueueBytes:"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -106,3 +116,18 @@ func TestEveryReasonIsNamedAndCounted(t *testing.T) {
 	}
 	require.Equal(t, sum, d.Total())
 }
+
+// The default shard count follows GOMAXPROCS up to ring.MaxDefaultShards:
+// with GOMAXPROCS set high (5000 in one service's configuration) New made
+// 8192 shards, allocated 4 GiB and started 8192 flushers. Mutation
+// caught: DefaultShards without its cap (256 shards here).
+func TestDefaultShardsAreCapped(t *testing.T) {
+	before := runtime.GOMAXPROCS(256)
+	defer runtime.GOMAXPROCS(before)
+	e := newEngine(t, engine.WithSink(sinks.NewMemory(sinks.MemoryOptions{})))
+	require.Equal(t, ring.MaxDefaultShards, e.Shards())
+	runtime.GOMAXPROCS(4)
+	e4 := newEngine(t, engine.WithSink(sinks.NewMemory(sinks.MemoryOptions{})))
+	require.Equal(t, 4, e4.Shards(), "below the cap, one shard per processor")
+}
+

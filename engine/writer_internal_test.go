@@ -27,7 +27,7 @@ func newWriterRig(t *testing.T, capacity, batchSize, laneDepth int) *writerRig {
 	mem := sinks.NewMemory(sinks.MemoryOptions{})
 	sc := sinkConfig{sink: mem, name: "mem", minLevel: core.LevelTrace}
 	e := &Engine{cfg: defaultConfig(), q: q, lf: q, classes: newLevelClasses([]sinkConfig{sc})}
-	e.cfg.batchSize, e.cfg.laneDepth = batchSize, laneDepth
+	e.cfg.batchSize, e.cfg.laneDepth, e.cfg.capacity, e.cfg.shards = batchSize, laneDepth, capacity, 2
 	e.flushers = []*flusher{newFlusher(e, 0), newFlusher(e, 1)}
 	w := newSinkWriter(e, 0, sc, -1, 2)
 	t.Cleanup(w.cancel)

@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"runtime"
 	"time"
+	"unsafe"
 )
 
 // Policy says what an enqueue does when its shard is full. Entries stored
@@ -220,9 +221,27 @@ type Config[T any] struct {
 // DefaultCapacity is the number of slots per shard when Config.Capacity is 0.
 const DefaultCapacity = 1024
 
-// maxCapacity bounds a shard so slot arithmetic cannot overflow and a typo
-// cannot allocate the machine away.
+// maxCapacity bounds a shard so slot arithmetic cannot overflow.
 const maxCapacity = 1 << 24
+
+// MaxSlotBytes bounds what New and NewMutex allocate up front, Shards ×
+// Capacity slots: 1 GiB. Past it a configuration is refused rather than
+// allocated, since on most machines it would end the process (the Go
+// runtime's out-of-memory error cannot be recovered) or starve it.
+const MaxSlotBytes = 1 << 30
+
+// MaxDefaultShards caps DefaultShards: 64. A shard costs a consumer and
+// its slots whether or not producers use it, and past this many its
+// producers share it with at most GOMAXPROCS/64 others, for a contended
+// claim only when that many log at once (docs/DESIGN.md, "Shards").
+const MaxDefaultShards = 64
+
+// SlotBytes is the memory one slot of a Ring[T] takes, the larger of the
+// two queues' (the mutex twin's slot is T and a flag).
+func SlotBytes[T any]() uint64 {
+	var s slot[T]
+	return uint64(unsafe.Sizeof(s))
+}
 
 // resolve validates c and fills its defaults. Errors name the field.
 func (c Config[T]) resolve() (Config[T], error) {
@@ -250,11 +269,17 @@ func (c Config[T]) resolve() (Config[T], error) {
 	if c.Capacity == 0 {
 		c.Capacity = DefaultCapacity
 	}
+	// Shards ≤ 2^16 and Capacity ≤ 2^24: the product cannot overflow.
+	if slots := uint64(c.Shards) * uint64(c.Capacity); slots > MaxSlotBytes/SlotBytes[T]() {
+		return c, fmt.Errorf("ring: Shards × Capacity: %d shards of %d slots would allocate %d MiB up front, more than %d MiB",
+			c.Shards, c.Capacity, slots*SlotBytes[T]()>>20, MaxSlotBytes>>20)
+	}
 	return c, nil
 }
 
-// DefaultShards is GOMAXPROCS rounded up to a power of two.
-func DefaultShards() int { return ceilPow2(runtime.GOMAXPROCS(0)) }
+// DefaultShards is GOMAXPROCS rounded up to a power of two, at most
+// MaxDefaultShards.
+func DefaultShards() int { return min(ceilPow2(runtime.GOMAXPROCS(0)), MaxDefaultShards) }
 
 func isPow2(n int) bool { return n > 0 && n&(n-1) == 0 }
 

@@ -3,6 +3,7 @@ package ring_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -60,12 +61,39 @@ func TestConfigValidationNamesTheField(t *testing.T) {
 		{ring.Config[int]{Capacity: -8}, "Capacity"},
 		{ring.Config[int]{Capacity: 1 << 30}, "Capacity"},
 		{ring.Config[int]{ShardChoice: 9}, "ShardChoice"},
+		// Each within its own bound, together past MaxSlotBytes: refused
+		// before the allocation that would end the process.
+		{ring.Config[int]{Shards: 1 << 16, Capacity: 1 << 24}, "Shards × Capacity: 65536 shards of 16777216 slots"},
 	}
 	for _, v := range variants {
 		for _, c := range cases {
 			_, err := v.new(c.cfg)
 			require.ErrorContains(t, err, c.want, "%s %+v", v.name, c.cfg)
 		}
+	}
+}
+
+// A slot of a large T counts: 512 slots of 4 MiB values are 2 GiB.
+// Mutation caught: a bound on the slot count alone.
+func TestSlotBytesBoundCountsTheValue(t *testing.T) {
+	type big [4 << 20]byte
+	_, err := ring.New(ring.Config[big]{Shards: 2, Capacity: 256})
+	require.ErrorContains(t, err, "would allocate 2048 MiB up front, more than 1024 MiB")
+	_, err = ring.NewMutex(ring.Config[big]{Shards: 2, Capacity: 256})
+	require.ErrorContains(t, err, "would allocate 2048 MiB up front")
+	q, err := ring.New(ring.Config[big]{Shards: 1, Capacity: 2})
+	require.NoError(t, err, "8 MiB is within the bound")
+	require.Equal(t, 2, q.Capacity())
+}
+
+// The default follows GOMAXPROCS, rounded up to a power of two, up to
+// MaxDefaultShards. Mutation caught: the default without its cap.
+func TestDefaultShardsFollowGOMAXPROCSUpToTheCap(t *testing.T) {
+	before := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(before)
+	for procs, want := range map[int]int{1: 1, 3: 4, 64: 64, 65: 64, 1000: 64} {
+		runtime.GOMAXPROCS(procs)
+		require.Equal(t, want, ring.DefaultShards(), "GOMAXPROCS %d", procs)
 	}
 }
 
