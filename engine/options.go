@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"reflect"
 	"time"
 
 	"github.com/shardlog/shardlog/breaker"
@@ -517,6 +518,9 @@ func (c *config) validate() error {
 		}
 		names[s.name] = true
 	}
+	if err := c.validateSinkIdentity(); err != nil {
+		return err
+	}
 	if c.queue > MutexQueue {
 		return fmt.Errorf("engine: WithQueue: unknown queue kind %d", c.queue)
 	}
@@ -570,3 +574,46 @@ func (c *config) validate() error {
 	return nil
 }
 
+// validateSinkIdentity refuses a sink given twice: as two sinks, as a
+// fallback of two sinks, or as a sink and a fallback. The engine calls
+// each sink from one goroutine (core.Sink), and would call such a sink
+// from two at once, and close it twice. Events meant for one destination
+// at two levels take one sink with SinkLevel, or a Filter.
+func (c *config) validateSinkIdentity() error {
+	type use struct {
+		sink core.Sink
+		what string
+	}
+	var seen []use
+	for i, sc := range c.sinks {
+		uses := []use{{sc.sink, fmt.Sprintf("sink %d (%s)", i, sc.name)}}
+		if sc.fallback != nil {
+			uses = append(uses, use{sc.fallback, fmt.Sprintf("the fallback of sink %d (%s)", i, sc.name)})
+		}
+		for _, u := range uses {
+			for _, s := range seen {
+				if sameSink(u.sink, s.sink) {
+					return fmt.Errorf("engine: WithSink: %s is %s again; a sink is written by one goroutine, so give it once (SinkLevel or WithFilter select what it gets)", u.what, s.what)
+				}
+			}
+			seen = append(seen, u)
+		}
+	}
+	return nil
+}
+
+// sameSink reports whether a and b are the same sink: the same pointer,
+// or equal values of a comparable type. Values that cannot be compared
+// are taken as different.
+func sameSink(a, b core.Sink) (same bool) {
+	ta := reflect.TypeOf(a)
+	if ta != reflect.TypeOf(b) || !ta.Comparable() {
+		return false
+	}
+	defer func() {
+		if recover() != nil { // a comparable type holding an uncomparable value
+			same = false
+		}
+	}()
+	return a == b
+}

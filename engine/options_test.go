@@ -17,6 +17,7 @@ import (
 
 func TestNewRefusesBadOptionsNamingThem(t *testing.T) {
 	mem := sinks.NewMemory(sinks.MemoryOptions{})
+	other, third := sinks.NewMemory(sinks.MemoryOptions{}), sinks.NewMemory(sinks.MemoryOptions{})
 	ok := engine.WithSink(mem)
 	cases := []struct {
 		name string
@@ -50,6 +51,14 @@ func TestNewRefusesBadOptionsNamingThem(t *testing.T) {
 		{"nil exit", []engine.Option{ok, engine.WithExitFunc(nil)}, "WithExitFunc: nil"},
 		{"unknown level", []engine.Option{ok, engine.WithLevelName("verbose")}, `WithLevelName: unknown level "verbose"`},
 		{"unknown sink level", []engine.Option{engine.WithSink(mem, engine.SinkLevelName("loud"))}, `SinkLevelName: unknown level "loud"`},
+		// One sink given twice would be called from two writers at once
+		// (a data race in any sink without locks of its own) and closed
+		// twice. Mutation caught: no identity check (New accepts each).
+		{"same sink twice", []engine.Option{ok, engine.WithSink(mem, engine.SinkName("again"))}, "WithSink: sink 1 (again) is sink 0 (sink0) again"},
+		{"own fallback", []engine.Option{engine.WithSink(mem, engine.SinkFallback(mem))}, "WithSink: the fallback of sink 0 (sink0) is sink 0 (sink0) again"},
+		{"fallback is a sink", []engine.Option{ok, engine.WithSink(other, engine.SinkFallback(mem))}, "WithSink: the fallback of sink 1 (sink1) is sink 0 (sink0) again"},
+		{"shared fallback", []engine.Option{engine.WithSink(other, engine.SinkFallback(mem)), engine.WithSink(third, engine.SinkFallback(mem))}, "the fallback of sink 1 (sink1) is the fallback of sink 0 (sink0) again"},
+		{"equal values", []engine.Option{engine.WithSink(valueSink{}), engine.WithSink(valueSink{})}, "sink 1 (sink1) is sink 0 (sink0) again"},
 		// Sizes that would allocate the machine away (a fatal out-of-memory
 		// error, or the OOM killer, before this check): refused before any
 		// allocation, naming what sized them. Without the check the first
@@ -131,3 +140,22 @@ func TestDefaultShardsAreCapped(t *testing.T) {
 	require.Equal(t, 4, e4.Shards(), "below the cap, one shard per processor")
 }
 
+// valueSink is a sink held by value: two equal values are one sink.
+// sliceSink cannot be compared, so two of them are taken as different.
+type valueSink struct{}
+
+func (valueSink) Write(_ context.Context, b []core.Entry) (int, error) { return len(b), nil }
+func (valueSink) Flush(context.Context) error                          { return nil }
+func (valueSink) Close(context.Context) error                          { return nil }
+
+type sliceSink []int
+
+func (sliceSink) Write(_ context.Context, b []core.Entry) (int, error) { return len(b), nil }
+func (sliceSink) Flush(context.Context) error                          { return nil }
+func (sliceSink) Close(context.Context) error                          { return nil }
+
+// Different sinks, and sinks that cannot be compared, are accepted.
+func TestDistinctSinksAreAccepted(t *testing.T) {
+	a, b := sinks.NewMemory(sinks.MemoryOptions{}), sinks.NewMemory(sinks.MemoryOptions{})
+	newEngine(t, engine.WithSink(a, engine.SinkFallback(b)), engine.WithSink(sliceSink{1}), engine.WithSink(sliceSink{1}))
+}
