@@ -104,6 +104,11 @@ var ErrNotAttempted = core.ErrNotAttempted
 // the failure of the rest of the batch (see core.ErrPermanent).
 var ErrPermanent = core.ErrPermanent
 
+// ErrRejected, wrapped in a sink's Write error, says the entry at the
+// returned count alone cannot be written, and the rest should follow at
+// once (see core.ErrRejected).
+var ErrRejected = core.ErrRejected
+
 // New builds an engine from opts and starts it. Invalid options are
 // refused with an error naming the option; New never panics on bad
 // configuration. At least one sink is required (WithSink).

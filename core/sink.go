@@ -21,6 +21,16 @@ var ErrNotAttempted = errors.New("not attempted")
 // error and a failure for the sink's circuit breaker.
 var ErrPermanent = errors.New("permanent failure")
 
+// ErrRejected, wrapped in the error a Write returns with n < len(batch),
+// says that entry n alone cannot be written, now or ever (a record larger
+// than the file's rotation size, or than a datagram can carry), while the
+// sink itself works and the entries after it were not tried. The engine
+// counts entry n failed and reports the error, then hands the entries
+// after it to the sink at once: no retry, no backoff, and no failure for
+// the sink's circuit breaker. So one bad record costs only itself, where
+// any other error would fail or retry the rest of its batch with it.
+var ErrRejected = errors.New("entry rejected")
+
 // Entry is one event handed to a sink.
 type Entry struct {
 	// Event is the event. It is valid only until the Write call that

@@ -65,8 +65,10 @@ func (w *sinkWriter) report(t breaker.Ticket, err error, late bool, took time.Du
 	if late && err == nil {
 		err = context.DeadlineExceeded
 	}
-	if errors.Is(err, core.ErrNotAttempted) {
-		err = nil // not tried: says nothing about the sink's health
+	if errors.Is(err, core.ErrNotAttempted) || errors.Is(err, core.ErrRejected) {
+		// Not tried, or one entry the sink cannot take: says nothing
+		// about the sink's health.
+		err = nil
 	}
 	w.br.Done(t, err, took)
 }
@@ -110,20 +112,31 @@ func (w *sinkWriter) divert() {
 		}
 		entries = w.fbEntries
 	}
-	n, _, err := w.safeWrite(w.fallback, entries)
-	n = max(0, min(n, len(entries)))
-	w.counters.fallbackWritten.Add(uint64(n))
 	w.counters.fallbackFailed.Add(uint64(unencoded))
-	if failed := len(entries) - n; failed > 0 {
-		w.counters.fallbackFailed.Add(uint64(failed))
-		if err == nil {
-			err = errShortWrite(n, len(entries))
+	for len(entries) > 0 {
+		n, _, err := w.safeWrite(w.fallback, entries)
+		n = max(0, min(n, len(entries)))
+		w.counters.fallbackWritten.Add(uint64(n))
+		failed := len(entries) - n
+		rejected := failed > 0 && errors.Is(err, core.ErrRejected)
+		if rejected {
+			failed = 1 // entries[n] alone; the rest follows (core.ErrRejected)
 		}
-	}
-	if err != nil {
-		w.counters.errors.Add(1)
-		w.noteError(fmt.Errorf("fallback: %w", err))
-		w.e.errs.report(fmt.Errorf("engine: sink %s: fallback write: %w", w.name, err))
+		if failed > 0 {
+			w.counters.fallbackFailed.Add(uint64(failed))
+			if err == nil {
+				err = errShortWrite(n, len(entries))
+			}
+		}
+		if err != nil {
+			w.counters.errors.Add(1)
+			w.noteError(fmt.Errorf("fallback: %w", err))
+			w.e.errs.report(fmt.Errorf("engine: sink %s: fallback write: %w", w.name, err))
+		}
+		if !rejected {
+			break
+		}
+		entries = entries[n+1:]
 	}
 	w.counters.diverted.Add(events)
 	clear(w.fbEntries)
@@ -225,28 +238,72 @@ func (p RetryPolicy) backoff(attempt int) time.Duration {
 	return time.Duration(d)
 }
 
+// writeOutcome is what writeWithRetries did with a batch.
+type writeOutcome struct {
+	// done is how many entries of the batch the sink has taken or
+	// rejected (a prefix); the rest was not written.
+	done int
+	// rejected counts the entries the sink rejected (core.ErrRejected)
+	// among the first done, the loss marker aside; markerRejected says
+	// whether the marker was.
+	rejected       int
+	markerRejected bool
+	// refused says the breaker refused a retry: the rest is the caller's
+	// to divert.
+	refused bool
+	// err is the last attempt's error, nil after a rejection the rest
+	// followed.
+	err error
+}
+
 // writeWithRetries writes all, retrying the unwritten rest under the
-// sink's retry policy. done is how many entries of all were written (a
-// prefix); err the last attempt's error; refused, whether the breaker
-// refused a retry (the rest is then the caller's to divert).
-func (w *sinkWriter) writeWithRetries(all []core.Entry, ticket breaker.Ticket) (done int, refused bool, err error) {
+// sink's retry policy. An entry the sink rejects (core.ErrRejected) is
+// counted here, failed, and the entries after it follow at once, without
+// using an attempt. markers is 1 when all[0] is a loss marker.
+func (w *sinkWriter) writeWithRetries(all []core.Entry, ticket breaker.Ticket, markers int) (out writeOutcome) {
 	start := time.Now()
-	for attempt := 1; ; attempt++ {
-		w.entries = all[done:]
-		var n int
-		n, err = w.writeOnce(ticket)
-		done += n
-		if done == len(all) || errors.Is(err, core.ErrNotAttempted) || errors.Is(err, core.ErrPermanent) {
-			return done, false, err
+	attempt := 1
+	for {
+		w.entries = all[out.done:]
+		n, err := w.writeOnce(ticket)
+		out.done += n
+		out.err = err
+		if out.done < len(all) && errors.Is(err, core.ErrRejected) {
+			// all[out.done] alone cannot be written: it fails, reported
+			// as a failed call, and the rest goes on.
+			if out.done < markers {
+				out.markerRejected = true
+			} else {
+				out.rejected++
+				w.counters.failed.Add(1)
+			}
+			w.callFailed(err)
+			out.done++
+			out.err = nil
+			if out.done == len(all) {
+				return out
+			}
+			if w.br != nil {
+				var ok bool
+				if ticket, ok = w.br.Allow(); !ok {
+					out.refused = true
+					return out
+				}
+			}
+			continue
+		}
+		if out.done == len(all) || errors.Is(err, core.ErrNotAttempted) || errors.Is(err, core.ErrPermanent) {
+			return out
 		}
 		p := w.retry
 		if attempt >= p.MaxAttempts || time.Since(start) >= p.MaxElapsed || !w.waitToRetry(p.backoff(attempt)) {
-			return done, false, err
+			return out
 		}
 		if w.br != nil {
 			var ok bool
 			if ticket, ok = w.br.Allow(); !ok {
-				return done, true, err
+				out.refused = true
+				return out
 			}
 		}
 		// The failed attempt is a failed sink call like the last one,
@@ -256,6 +313,7 @@ func (w *sinkWriter) writeWithRetries(all []core.Entry, ticket breaker.Ticket) (
 		}
 		w.callFailed(err)
 		w.counters.retries.Add(1)
+		attempt++
 	}
 }
 

@@ -507,19 +507,21 @@ func (w *sinkWriter) write() {
 	all := w.entries
 	events := len(all) - markers
 	w.batchSizes.Record(int64(events))
-	// Write, and retry what failed (resilience.go); done counts the
-	// entries of all written so far, a prefix.
-	done, refused, err := w.writeWithRetries(all, ticket)
-	if markers == 1 && done > 0 { // the marker is first: it was written
+	// Write, and retry what failed (resilience.go); out.done counts the
+	// entries of all written or rejected so far, a prefix. Rejected
+	// events are counted failed there.
+	out := w.writeWithRetries(all, ticket, markers)
+	done, err := out.done, out.err
+	if markers == 1 && done > 0 && !out.markerRejected { // the marker is first: it was written
 		w.counters.markers.Add(1)
 		w.markerSeen = w.markerPending
 	}
-	written := max(0, done-markers)
+	written := max(0, done-markers) - out.rejected
 	w.counters.written.Add(uint64(written))
-	rest := events - written
+	rest := events - written - out.rejected
 	switch {
 	case rest == 0:
-	case refused:
+	case out.refused:
 		// The breaker opened between attempts: the rest goes the way of
 		// a refused batch (fallback, or breaker-open), the marker aside.
 		w.entries = all[max(done, markers):]

@@ -39,7 +39,9 @@ type FileOptions struct {
 
 	// MaxSizeMB rotates the file before a write would take it past this
 	// many mebibytes; zero means no size limit. A single record larger
-	// than the limit cannot be written.
+	// than the limit cannot be written: Write refuses it alone
+	// (core.ErrRejected), so under the engine that event fails and the
+	// events around it are written.
 	MaxSizeMB int
 	// MaxAgeDays removes backups whose name dates them more than this
 	// many days back; zero keeps them regardless of age.

@@ -12,11 +12,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/core"
 	"github.com/shardlog/shardlog/sinks"
 	"github.com/shardlog/shardlog/sinks/format"
@@ -411,4 +413,68 @@ func TestFileCloseWithDoneContextReleasesFile(t *testing.T) {
 		require.ErrorIs(t, err, sinks.ErrClosed)
 		require.Len(t, sinktest.ReadLines(t, path), 1)
 	}
+}
+
+// A record larger than MaxSizeMB is refused with core.ErrRejected, alone:
+// Write reports the records before it written, and the records after it
+// are taken by the next Write. Under the engine that is the one event
+// lost (failed, reported) while the events around it reach the file;
+// before, it cost its whole batch (256 events here), three attempts each.
+func TestARecordTooLargeForTheFileCostsOnlyItself(t *testing.T) {
+	dir := t.TempDir()
+	f, err := sinks.NewFile(sinks.FileOptions{Path: filepath.Join(dir, "app.log"), MaxSizeMB: 1})
+	require.NoError(t, err)
+	var reported atomic.Value
+	e, err := shardlog.New(shardlog.WithSink(f, shardlog.SinkName("file")), shardlog.WithMaxEventBytes(4<<20),
+		shardlog.WithErrorHandler(func(err error) { reported.Store(err) }))
+	require.NoError(t, err)
+	const n = 300
+	for i := range n {
+		if i == n/2 {
+			e.Logger().Info(strings.Repeat("x", 2<<20))
+		}
+		e.Logger().Info("small", shardlog.Int("i", i))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rep, err := e.Shutdown(ctx)
+	require.NoError(t, err)
+	st := rep.Sinks[0]
+	require.Equal(t, uint64(1), st.Failed, "%+v", st)
+	require.Equal(t, uint64(n), st.Written)
+	require.Zero(t, st.Retries)
+	require.Zero(t, st.Dropped.Total())
+	require.ErrorIs(t, reported.Load().(error), core.ErrRejected)
+	require.ErrorContains(t, reported.Load().(error), "larger than MaxSizeMB")
+	var lines int
+	files, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, fi := range files {
+		b, err := os.ReadFile(filepath.Join(dir, fi.Name()))
+		require.NoError(t, err)
+		lines += strings.Count(string(b), `"msg":"small"`)
+	}
+	require.Equal(t, n, lines, "every small event is in the file")
+}
+
+// At the sink's own level: [small, too large, small] writes one record
+// and rejects the second; the third goes with the next Write.
+func TestFileRejectsARecordLargerThanMaxSize(t *testing.T) {
+	dir := t.TempDir()
+	f, err := sinks.NewFile(sinks.FileOptions{Path: filepath.Join(dir, "app.log"), MaxSizeMB: 1})
+	require.NoError(t, err)
+	defer f.Close(context.Background())
+	line := func(s string) core.Entry {
+		return core.Entry{Event: &core.Event{Message: "m"}, Line: []byte(s + "\n")}
+	}
+	batch := []core.Entry{line("first"), line(strings.Repeat("x", 1<<20)), line("third")}
+	n, err := f.Write(context.Background(), batch)
+	require.Equal(t, 1, n)
+	require.ErrorIs(t, err, core.ErrRejected)
+	n, err = f.Write(context.Background(), batch[2:])
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	b, err := os.ReadFile(filepath.Join(dir, "app.log"))
+	require.NoError(t, err)
+	require.Equal(t, "first\nthird\n", string(b))
 }

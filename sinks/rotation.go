@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"gopkg.in/natefinch/lumberjack.v2"
+
+	"github.com/shardlog/shardlog/core"
 )
 
 // rotatingFile stands between a File's Writer and lumberjack and decides
@@ -49,12 +51,15 @@ func newRotatingFile(path string, maxSizeMB int, size int64, lj *lumberjack.Logg
 
 // Write writes p to the current file, rotating first if p would take it
 // past the size limit. A p larger than the limit is refused, as
-// lumberjack refuses it.
+// lumberjack refuses it, with core.ErrRejected: the Writer hands this
+// file at most maxChunk bytes of several records at once (less than the
+// smallest limit, 1 MiB), so such a p is one record, and no file of this
+// size can take it.
 func (r *rotatingFile) Write(p []byte) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if int64(len(p)) > r.max {
-		return 0, fmt.Errorf("write length %d exceeds maximum file size %d", len(p), r.max)
+		return 0, fmt.Errorf("record of %d bytes is larger than MaxSizeMB (%d bytes): %w", len(p), r.max, core.ErrRejected)
 	}
 	if r.size > 0 && r.size+int64(len(p)) > r.max {
 		if err := r.rotate(); err != nil {
