@@ -80,9 +80,13 @@ type HTTPOptions struct {
 // Write stops at the first request that fails (a transport error or
 // another status) and returns the number of entries in the requests that
 // succeeded, with an error naming the status (an *HTTPStatusError) or
-// the transport error. It never retries: the engine retries what a Write
-// reports unwritten (SinkRetry), and its breaker and fallback deal with
-// an endpoint that stays down. A request that failed after the server
+// the transport error. The exception is 413 (Content Too Large): the
+// receiver takes less per request than MaxBytes, so Write sends the same
+// records again in requests of half as many, down to one; a single
+// record refused with 413 is rejected alone (core.ErrRejected), and the
+// engine writes the rest at once. Otherwise it never retries: the
+// engine retries what a Write reports unwritten (SinkRetry), and its
+// breaker and fallback deal with an endpoint that stays down. A request that failed after the server
 // took it (a response lost on the way back) is therefore sent again by
 // the engine's retry: delivery is at least once.
 //
@@ -265,10 +269,22 @@ func (h *HTTP) Write(ctx context.Context, batch []core.Entry) (int, error) {
 		return 0, fmt.Errorf("sinks: http: %w", err)
 	}
 	written := 0
+	limit := h.maxEntries // halved by each 413 answer within this Write
 	for written < len(batch) {
-		body, k := h.fill(batch[written:])
+		body, k := h.fill(batch[written:], limit)
 		err := h.post(ctx, body)
 		h.keep(body)
+		var status *HTTPStatusError
+		if errors.As(err, &status) && status.StatusCode == http.StatusRequestEntityTooLarge {
+			if k > 1 {
+				// The receiver takes less per request than MaxBytes:
+				// send the same records in halves.
+				limit = k / 2
+				continue
+			}
+			// One record, too large for the receiver: it alone fails.
+			return written, fmt.Errorf("%w: %w", err, core.ErrRejected)
+		}
 		if err != nil {
 			return written, err
 		}
@@ -277,11 +293,12 @@ func (h *HTTP) Write(ctx context.Context, batch []core.Entry) (int, error) {
 	return written, nil
 }
 
-// fill copies the records of the next request, from the start of batch,
-// into the body buffer, and returns it with their count.
-func (h *HTTP) fill(batch []core.Entry) (body []byte, n int) {
+// fill copies the records of the next request, from the start of batch
+// and at most limit of them, into the body buffer, and returns it with
+// their count.
+func (h *HTTP) fill(batch []core.Entry, limit int) (body []byte, n int) {
 	body = h.body[:0]
-	for n < len(batch) && n < h.maxEntries {
+	for n < len(batch) && n < limit {
 		line := batch[n].Line
 		if line == nil {
 			h.scratch = h.enc.Append(h.scratch[:0], batch[n].Event)

@@ -546,3 +546,54 @@ func TestHTTPStatusErrorIsPermanentForClientErrors(t *testing.T) {
 		require.Equal(t, permanent, errors.Is(err, core.ErrPermanent), "%d", code)
 	}
 }
+
+// A receiver that takes less per request than MaxBytes answers 413: the
+// sink sends the same records in smaller requests, and a record too
+// large for the receiver alone fails (core.ErrRejected), so the engine
+// writes the events after it. Mutations caught: no halving (every
+// request of several records fails: most events lost), and a lone
+// record's 413 not marked rejected (the rest of its batch fails with it).
+func TestHTTPSplitsOn413AndRejectsOnlyTheRecordTooLarge(t *testing.T) {
+	const limit = 600 // bytes the receiver takes per request
+	srv := newHTTPServer(t, func(_ int, w http.ResponseWriter, r *http.Request) bool {
+		if r.ContentLength > limit {
+			http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+			return true
+		}
+		return false
+	})
+	h, err := sinks.NewHTTP(sinks.HTTPOptions{URL: srv.URL})
+	require.NoError(t, err)
+	e, err := shardlog.New(shardlog.WithSink(h, shardlog.SinkName("http")), shardlog.WithErrorHandler(func(error) {}))
+	require.NoError(t, err)
+	const n = 60
+	for i := range n {
+		if i == n/2 {
+			e.Logger().Info(strings.Repeat("x", 2*limit))
+		}
+		e.Logger().Info("event", shardlog.Int("i", i))
+	}
+	ctx, cancel := context.WithTimeout(bg, 30*time.Second)
+	defer cancel()
+	rep, err := e.Shutdown(ctx)
+	require.NoError(t, err)
+	st := rep.Sinks[0]
+	require.Equal(t, uint64(n), st.Written, "%+v", st)
+	require.Equal(t, uint64(1), st.Failed)
+	require.Zero(t, st.Retries)
+	var took []int
+	for _, r := range srv.received() {
+		if len(r.body) > limit {
+			continue // answered 413
+		}
+		for _, line := range sinktest.SplitLines(r.body) {
+			var ev struct{ I int }
+			require.NoError(t, json.Unmarshal([]byte(line), &ev))
+			took = append(took, ev.I)
+		}
+	}
+	require.Len(t, took, n, "every small event reached the receiver once")
+	for k := 1; k < len(took); k++ {
+		require.Greater(t, took[k], took[k-1], "in order, none twice")
+	}
+}
