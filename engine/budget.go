@@ -96,10 +96,14 @@ func (a OversizeAction) String() string {
 func WithMaxQueueBytes(n int64) Option { return optionFunc(func(c *config) { c.maxQueue = n }) }
 
 // WithMaxEventBytes sets the largest event logged whole: its message and
-// field keys and values, in bytes, DefaultMaxEventBytes by default. A
-// larger one is cut or refused (WithOversizedEvents). Must be at least
-// 1 KiB, and at most the budget when there is one.
-func WithMaxEventBytes(n int) Option { return optionFunc(func(c *config) { c.maxEvent = n }) }
+// field keys and values, in bytes. A larger one is cut or refused
+// (WithOversizedEvents). Must be at least 1 KiB, and at most the budget
+// when there is one. The default is DefaultMaxEventBytes, or a quarter of
+// a budget smaller than 4 MiB, so that a small WithMaxQueueBytes needs no
+// WithMaxEventBytes beside it.
+func WithMaxEventBytes(n int) Option {
+	return optionFunc(func(c *config) { c.maxEvent, c.setMaxEvent = n, true })
+}
 
 // WithOversizedEvents says what happens to an event larger than
 // WithMaxEventBytes: Truncate (the default) or Refuse.
@@ -133,6 +137,9 @@ func WithOnLimitExceeded(f func(LimitExceeded)) Option {
 func (c *config) validateBudget() error {
 	if c.maxQueue < 0 || (c.maxQueue > 0 && c.maxQueue < minMaxQueueBytes) {
 		return fmt.Errorf("engine: WithMaxQueueBytes: must be 0 (off) or at least %d, got %d", minMaxQueueBytes, c.maxQueue)
+	}
+	if !c.setMaxEvent && c.maxQueue > 0 {
+		c.maxEvent = int(min(int64(DefaultMaxEventBytes), c.maxQueue/4))
 	}
 	if c.maxEvent < minMaxEventBytes {
 		return fmt.Errorf("engine: WithMaxEventBytes: must be at least %d, got %d", minMaxEventBytes, c.maxEvent)

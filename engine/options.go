@@ -221,20 +221,23 @@ type config struct {
 	writeFor   time.Duration // default write timeout of a sink
 	maxQueue   int64         // bytes; 0 turns the budget off
 	maxEvent   int
-	oversize   OversizeAction
-	onLimit    func(LimitExceeded)
-	onError    func(error)
-	addCaller  bool
-	callerSkip int
-	enrichers  []Enricher
-	filters    []Filter
-	extractors []ContextExtractor
-	name       string
-	fatalWait  time.Duration
-	syncWait   time.Duration
-	exit       func(code int)
-	pinThreads bool
-	affinity   bool
+	// setMaxEvent: WithMaxEventBytes was given (else the default follows
+	// a small budget).
+	setMaxEvent bool
+	oversize    OversizeAction
+	onLimit     func(LimitExceeded)
+	onError     func(error)
+	addCaller   bool
+	callerSkip  int
+	enrichers   []Enricher
+	filters     []Filter
+	extractors  []ContextExtractor
+	name        string
+	fatalWait   time.Duration
+	syncWait    time.Duration
+	exit        func(code int)
+	pinThreads  bool
+	affinity    bool
 
 	ctxBoundsWait bool
 

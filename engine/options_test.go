@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,6 +60,7 @@ func TestNewRefusesBadOptionsNamingThem(t *testing.T) {
 		{"fallback is a sink", []engine.Option{ok, engine.WithSink(other, engine.SinkFallback(mem))}, "WithSink: the fallback of sink 1 (sink1) is sink 0 (sink0) again"},
 		{"shared fallback", []engine.Option{engine.WithSink(other, engine.SinkFallback(mem)), engine.WithSink(third, engine.SinkFallback(mem))}, "the fallback of sink 1 (sink1) is the fallback of sink 0 (sink0) again"},
 		{"equal values", []engine.Option{engine.WithSink(valueSink{}), engine.WithSink(valueSink{})}, "sink 1 (sink1) is sink 0 (sink0) again"},
+		{"event larger than the budget", []engine.Option{ok, engine.WithMaxQueueBytes(256 << 10), engine.WithMaxEventBytes(512 << 10)}, "WithMaxEventBytes: 524288 is more than WithMaxQueueBytes (262144)"},
 		// Sizes that would allocate the machine away (a fatal out-of-memory
 		// error, or the OOM killer, before this check): refused before any
 		// allocation, naming what sized them. Without the check the first
@@ -158,4 +160,18 @@ func (sliceSink) Close(context.Context) error                          { return 
 func TestDistinctSinksAreAccepted(t *testing.T) {
 	a, b := sinks.NewMemory(sinks.MemoryOptions{}), sinks.NewMemory(sinks.MemoryOptions{})
 	newEngine(t, engine.WithSink(a, engine.SinkFallback(b)), engine.WithSink(sliceSink{1}), engine.WithSink(sliceSink{1}))
+}
+
+// A small budget needs no WithMaxEventBytes beside it: the default event
+// limit is then a quarter of the budget. Before, WithMaxQueueBytes below
+// 1 MiB alone was refused, naming WithMaxEventBytes, an option the user
+// had not given. Mutation caught: the default fixed at 1 MiB.
+func TestASmallBudgetAloneIsAccepted(t *testing.T) {
+	mem := sinks.NewMemory(sinks.MemoryOptions{})
+	e := newEngine(t, engine.WithSink(mem), engine.WithMaxQueueBytes(256<<10))
+	e.Logger().Info(strings.Repeat("x", 100<<10))
+	flush(t, e)
+	require.Equal(t, uint64(1), e.Metrics(false).Engine.Truncated, "cut at 64 KiB, a quarter of the budget")
+	require.Less(t, len(mem.Events()[0].Message), 64<<10+core.TruncationSlack)
+	requireBalanced(t, e.Stats())
 }
