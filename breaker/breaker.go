@@ -280,6 +280,7 @@ func (b *Breaker) allowSlow() (Ticket, bool) {
 		}
 		if b.word.CompareAndSwap(w, next) {
 			if stateOf(w) == Open {
+				b.retireDeadline(genOf(w))
 				b.moved(w, next)
 			}
 			return Ticket{next}, true
@@ -295,8 +296,9 @@ func (b *Breaker) reject() (Ticket, bool) {
 
 // Done reports the outcome of a call that Allow admitted: err nil is a
 // success (unless SlowCall is set and took exceeds it), anything else a
-// failure. Pass nil for an outcome that says nothing about the dependency's
-// health. took is read only when SlowCall is set.
+// failure. A call whose outcome says nothing about the dependency's
+// health (it was never attempted) is given back with Release instead.
+// took is read only when SlowCall is set.
 //
 // A result from a generation that has ended, because the breaker changed
 // state since Allow admitted the call, is ignored, as is the zero Ticket.
@@ -329,6 +331,28 @@ func (b *Breaker) doneSlow(tw uint64, failed bool) {
 		b.probeDone(tw, failed)
 	}
 	// Disabled: nothing trips. Open and ForcedOpen hand out no tickets.
+}
+
+// Release gives back a ticket whose call says nothing about the
+// dependency's health, such as one that was never attempted: once,
+// instead of Done, not as well. Closed, nothing changes: the run of failures goes on
+// and the window records nothing. Half-open, the probe is handed back, so
+// that another call may take it; the period still waits for as many
+// outcomes as it has probes. A ticket of a generation that has ended, and
+// the zero Ticket, are ignored.
+func (b *Breaker) Release(t Ticket) {
+	if stateOf(t.w) != HalfOpen {
+		return
+	}
+	for {
+		w := b.word.Load()
+		if genOf(w) != genOf(t.w) || stateOf(w) != HalfOpen || claimedOf(w) <= passedOf(w) {
+			return // the period is over, or nothing is out to give back
+		}
+		if b.word.CompareAndSwap(w, w-1<<claimedShift) {
+			return
+		}
+	}
 }
 
 // endRun sets the run of failures of generation g back to zero. A failure
@@ -441,6 +465,9 @@ func (b *Breaker) force(s State) {
 		}
 		next := makeWord(s, nextGen(genOf(w)), 0)
 		if b.word.CompareAndSwap(w, next) {
+			if stateOf(w) == Open {
+				b.retireDeadline(genOf(w))
+			}
 			b.moved(w, next)
 			return
 		}

@@ -70,7 +70,9 @@
 //
 // # Tickets
 //
-// Every Ticket from Allow must be passed to Done exactly once. A half-open
+// Every Ticket from Allow must be passed to Done, or to Release when the
+// call says nothing about the dependency (it was never attempted),
+// exactly once. A half-open
 // breaker waits for the outcomes of the probes it handed out, so a probe
 // that never reports holds it half-open (refusing calls) until an operator
 // calls Reset; a Ticket passed twice counts twice.

@@ -109,3 +109,17 @@ func (b *Breaker) openPeriodOver(w uint64) bool {
 	}
 	return int64(now/time.Millisecond) >= deadlineMs(d)
 }
+
+// retireDeadline clears the deadline of the open generation g once the
+// breaker has left it (to half-open, or by Reset, ForceOpen or Disable).
+// The tag has 16 bits: without this, a period opened exactly 65536
+// generations later (Resets in between make that reachable) found the old
+// deadline, long past, under its own tag, did not publish its own, and
+// ended at the first Allow. A clear that lands late, on a later period's
+// deadline with the same tag, only makes the next Allow publish one from
+// its own reading: the period can be longer, never shorter.
+func (b *Breaker) retireDeadline(g uint32) {
+	if d := b.deadline.Load(); d != 0 && deadlineTag(d) == uint16(g) {
+		b.deadline.CompareAndSwap(d, 0)
+	}
+}
