@@ -347,6 +347,7 @@ func readAccounts(f func() []Account) (accs []Account, err error) {
 	accs = slices.Clone(f())
 	for i := range accs {
 		accs[i].Dropped = cloneMap(accs[i].Dropped)
+		accs[i].Withheld = cloneMap(accs[i].Withheld)
 	}
 	return accs, nil
 }

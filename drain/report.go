@@ -17,8 +17,12 @@ type Account struct {
 	Delivered uint64            // cumulative
 	Failed    uint64            // cumulative
 	Dropped   map[string]uint64 // cumulative, by reason name
-	Pending   uint64            // now
-	Stuck     bool              // a call into the unit had not returned
+	// Withheld counts what the unit chose not to deliver (for the
+	// engine: events a filter or a sink's level excluded), cumulative, by
+	// reason name: reported, but not lost.
+	Withheld map[string]uint64
+	Pending  uint64 // now
+	Stuck    bool   // a call into the unit had not returned
 }
 
 // Report is what a Shutdown did. Shutdown never changes a Report after
@@ -73,15 +77,16 @@ type Step struct {
 // AccountReport is one unit's accounting over the drain.
 type AccountReport struct {
 	Name      string            `json:"name"`
-	Delivered uint64            `json:"delivered"`         // during the drain (end - start)
-	Failed    uint64            `json:"failed"`            // during the drain
-	Dropped   map[string]uint64 `json:"dropped,omitempty"` // during the drain, by reason; zero reasons omitted
-	Pending   uint64            `json:"pending"`           // at the end: left undelivered
-	Stuck     bool              `json:"stuck"`             // at the end
+	Delivered uint64            `json:"delivered"`          // during the drain (end - start)
+	Failed    uint64            `json:"failed"`             // during the drain
+	Dropped   map[string]uint64 `json:"dropped,omitempty"`  // during the drain, by reason; zero reasons omitted
+	Withheld  map[string]uint64 `json:"withheld,omitempty"` // during the drain, by reason: not delivered by choice, not lost
+	Pending   uint64            `json:"pending"`            // at the end: left undelivered
+	Stuck     bool              `json:"stuck"`              // at the end
 }
 
 // Lost is what the drain did not deliver: the sum of Dropped, Failed and
-// Pending over the accounts.
+// Pending over the accounts (Withheld is not lost).
 func (r Report) Lost() uint64 {
 	var n uint64
 	for _, a := range r.Accounts {
@@ -155,6 +160,7 @@ func (r Report) String() string {
 				}
 				b.WriteString(")")
 			}
+			writeReasons(&b, ", withheld", a.Withheld)
 			fmt.Fprintf(&b, ", pending %d", a.Pending)
 			if a.Stuck {
 				b.WriteString(", stuck")
@@ -164,6 +170,26 @@ func (r Report) String() string {
 	}
 	fmt.Fprintf(&b, "lost: %d", r.Lost())
 	return b.String()
+}
+
+// writeReasons writes ", withheld 3 (filtered 2, below-sink-level 1)",
+// or nothing when no reason counts.
+func writeReasons(b *strings.Builder, title string, m map[string]uint64) {
+	var total uint64
+	for _, v := range m {
+		total += v
+	}
+	if total == 0 {
+		return
+	}
+	fmt.Fprintf(b, "%s %d (", title, total)
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(b, "%s %d", k, m[k])
+	}
+	b.WriteString(")")
 }
 
 func writeSteps(b *strings.Builder, title string, steps []Step) {
@@ -281,6 +307,7 @@ func (r Report) clone() Report {
 	r.Accounts = slices.Clone(r.Accounts)
 	for i := range r.Accounts {
 		r.Accounts[i].Dropped = maps.Clone(r.Accounts[i].Dropped)
+		r.Accounts[i].Withheld = maps.Clone(r.Accounts[i].Withheld)
 	}
 	return r
 }
@@ -306,15 +333,24 @@ func deltas(start, end []Account) []AccountReport {
 			Pending:   a.Pending,
 			Stuck:     a.Stuck,
 		}
-		for reason, n := range a.Dropped {
-			if d := sub(n, b.Dropped[reason]); d > 0 {
-				if ar.Dropped == nil {
-					ar.Dropped = make(map[string]uint64)
-				}
-				ar.Dropped[reason] = d
-			}
-		}
+		ar.Dropped = deltaMap(a.Dropped, b.Dropped)
+		ar.Withheld = deltaMap(a.Withheld, b.Withheld)
 		out = append(out, ar)
+	}
+	return out
+}
+
+// deltaMap is end - start per reason, without the reasons that did not
+// grow; nil when none did.
+func deltaMap(end, start map[string]uint64) map[string]uint64 {
+	var out map[string]uint64
+	for reason, n := range end {
+		if d := sub(n, start[reason]); d > 0 {
+			if out == nil {
+				out = make(map[string]uint64)
+			}
+			out[reason] = d
+		}
 	}
 	return out
 }

@@ -201,6 +201,11 @@ func (e *Engine) defaultLaneDepth() int {
 func (l *Logger) admit(ctx context.Context, shard, class int, policy ring.Policy, msg string, fields, extra []core.Field, size int) (
 	outMsg string, outFields, outExtra []core.Field, charged int64, ok bool, reason Reason, waitUntil time.Time) {
 	e := l.e
+	if e.q.Closed() {
+		// After Shutdown every call is dropped closed, whatever its size
+		// or the budget (the fast path learns it from the queue).
+		return "", nil, nil, 0, false, Closed, time.Time{}
+	}
 	// size counts every field's own bytes (core.Footprint): for a spilled
 	// event that is its field slice; for one with inline fields, a slight
 	// overestimate.

@@ -42,11 +42,11 @@ type sinkCounters struct {
 	markers  atomic.Uint64 // loss markers written (lossmarker.go)
 	timeouts atomic.Uint64 // Write calls that ran past the write timeout
 
-	// The fallback (resilience.go): diverted is added after the fallback's
-	// outcome, so a reader that loads diverted first never sees it exceed
-	// the two outcomes.
+	// The fallback (resilience.go): Diverted is the sum of its two
+	// outcomes, counted per fallback call, so Diverted = FallbackWritten
+	// + FallbackFailed holds in every reading, even in the middle of a
+	// divert that takes several calls; Pending holds what is in flight.
 	retries         atomic.Uint64 // attempts after the first (RetryPolicy)
-	diverted        atomic.Uint64
 	fallbackWritten atomic.Uint64
 	fallbackFailed  atomic.Uint64
 }

@@ -170,17 +170,11 @@ func New(opts ...Option) (*Engine, error) {
 
 // encoderIndex returns the index of enc among the distinct encoders,
 // adding it if new. Encoders are compared by value when comparable (two
-// format.JSON{} with the same settings share one encoding) and by identity
-// otherwise.
-func (e *Engine) encoderIndex(enc core.Encoder) (i int) {
-	defer func() {
-		if recover() != nil { // uncomparable encoder value: keep it separate
-			e.encoders = append(e.encoders, enc)
-			i = len(e.encoders) - 1
-		}
-	}()
+// format.JSON{} with the same settings share one encoding); values that
+// cannot be compared are kept separate.
+func (e *Engine) encoderIndex(enc core.Encoder) int {
 	for j, x := range e.encoders {
-		if x == enc {
+		if identical(x, enc) { // an uncomparable encoder value stays separate
 			return j
 		}
 	}

@@ -56,7 +56,13 @@ func (w *sinkWriter) prepareMarker() bool {
 	ev.SetFields(fields[:n])
 	ent := core.Entry{Event: ev}
 	if w.enc >= 0 {
-		w.markerLine = w.e.encoders[w.enc].Append(w.markerLine[:0], ev)
+		line, ok := appendEncoded(w.e.encoders[w.enc], w.markerLine[:0], ev, w.e)
+		if !ok {
+			// The encoder panicked on the marker (recovered and reported):
+			// no marker with this batch; the losses stay to report.
+			return false
+		}
+		w.markerLine = line
 		ent.Line = w.markerLine
 	}
 	w.entries = append(w.entries, core.Entry{})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"reflect"
 	"time"
 
 	"github.com/shardlog/shardlog/breaker"
@@ -595,7 +594,7 @@ func (c *config) validateSinkIdentity() error {
 		}
 		for _, u := range uses {
 			for _, s := range seen {
-				if sameSink(u.sink, s.sink) {
+				if identical(u.sink, s.sink) {
 					return fmt.Errorf("engine: WithSink: %s is %s again; a sink is written by one goroutine, so give it once (SinkLevel or WithFilter select what it gets)", u.what, s.what)
 				}
 			}
@@ -603,20 +602,4 @@ func (c *config) validateSinkIdentity() error {
 		}
 	}
 	return nil
-}
-
-// sameSink reports whether a and b are the same sink: the same pointer,
-// or equal values of a comparable type. Values that cannot be compared
-// are taken as different.
-func sameSink(a, b core.Sink) (same bool) {
-	ta := reflect.TypeOf(a)
-	if ta != reflect.TypeOf(b) || !ta.Comparable() {
-		return false
-	}
-	defer func() {
-		if recover() != nil { // a comparable type holding an uncomparable value
-			same = false
-		}
-	}()
-	return a == b
 }

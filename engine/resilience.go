@@ -29,11 +29,15 @@ func newSinkBreaker(e *Engine, sc sinkConfig) *breaker.Breaker {
 	name := sc.name
 	user := cfg.OnStateChange
 	cfg.OnStateChange = func(from, to breaker.State) {
-		if to == breaker.Open || from == breaker.Open && to == breaker.Closed || to == breaker.ForcedOpen {
+		// Openings, and recoveries (a breaker closes from half-open,
+		// after a probe succeeded, or from forced-open when released).
+		if to == breaker.Open || to == breaker.ForcedOpen || to == breaker.Closed && from != breaker.Closed {
 			e.errs.report(fmt.Errorf("engine: sink %s: circuit breaker %s -> %s", name, from, to))
 		}
 		if user != nil {
-			user(from, to)
+			// Runs on the sink's writer: a panic is recovered and
+			// reported, as any user code on the pipeline.
+			e.safely("breaker OnStateChange", func() { user(from, to) })
 		}
 	}
 	b, err := breaker.New(cfg)
@@ -62,19 +66,25 @@ func (w *sinkWriter) report(t breaker.Ticket, err error, late bool, took time.Du
 	if w.br == nil {
 		return
 	}
-	if late && err == nil {
-		err = context.DeadlineExceeded
-	}
-	if errors.Is(err, core.ErrNotAttempted) || errors.Is(err, core.ErrRejected) {
-		// Not tried, or one entry the sink cannot take: says nothing
-		// about the sink's health.
-		err = nil
+	switch {
+	case late:
+		// Past the write timeout is a failure, whatever the call said.
+		if err == nil || errors.Is(err, core.ErrNotAttempted) || errors.Is(err, core.ErrRejected) {
+			err = context.DeadlineExceeded
+		}
+	case errors.Is(err, core.ErrNotAttempted):
+		// Not tried: says nothing about the sink's health. A half-open
+		// probe is handed back for the next batch.
+		w.br.Release(t)
+		return
+	case errors.Is(err, core.ErrRejected):
+		err = nil // the sink answered: one entry it cannot take
 	}
 	w.br.Done(t, err, took)
 }
 
 // divert hands w.entries to the fallback, or drops them (breaker-open).
-// The events count as diverted once the fallback's outcome is counted.
+// The events count as diverted as the fallback's outcomes are counted.
 func (w *sinkWriter) divert() {
 	events := uint64(len(w.entries))
 	if w.fallback == nil {
@@ -83,7 +93,7 @@ func (w *sinkWriter) divert() {
 	}
 	entries := w.entries
 	unencoded := 0 // events the fallback's encoder panicked on: failed for it
-	if w.fbEnc != nil && w.fbEnc != w.ownEncoder() {
+	if w.fbReencode {
 		// The fallback encodes differently: encode for it here (this
 		// path runs only while the breaker is open). Lines are sliced
 		// once the buffer has stopped growing.
@@ -138,7 +148,6 @@ func (w *sinkWriter) divert() {
 		}
 		entries = entries[n+1:]
 	}
-	w.counters.diverted.Add(events)
 	clear(w.fbEntries)
 }
 
@@ -251,6 +260,9 @@ type writeOutcome struct {
 	// refused says the breaker refused a retry: the rest is the caller's
 	// to divert.
 	refused bool
+	// halted says Shutdown ended the wait for a retry: the rest is lost
+	// to the shutdown, not failed by the sink.
+	halted bool
 	// err is the last attempt's error, nil after a rejection the rest
 	// followed.
 	err error
@@ -296,7 +308,17 @@ func (w *sinkWriter) writeWithRetries(all []core.Entry, ticket breaker.Ticket, m
 			return out
 		}
 		p := w.retry
-		if attempt >= p.MaxAttempts || time.Since(start) >= p.MaxElapsed || !w.waitToRetry(p.backoff(attempt)) {
+		if attempt >= p.MaxAttempts || time.Since(start) >= p.MaxElapsed {
+			return out
+		}
+		if !w.waitToRetry(p.backoff(attempt)) {
+			// The attempt failed (reported here), and Shutdown took the
+			// rest before it could be tried again.
+			if err == nil {
+				err = errShortWrite(n, len(w.entries))
+			}
+			w.callFailed(err)
+			out.halted, out.err = true, nil
 			return out
 		}
 		if w.br != nil {

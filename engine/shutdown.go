@@ -256,17 +256,24 @@ func (e *Engine) accounts() []drain.Account {
 	r := e.report(false)
 	out := make([]drain.Account, len(r.Sinks))
 	for i, st := range r.Sinks {
-		w := e.writers[i]
 		a := drain.Account{
 			Name:      st.Name,
 			Delivered: st.Written + st.FallbackWritten,
 			Failed:    st.Failed + st.FallbackFailed,
 			Pending:   st.Pending,
-			Stuck:     st.Stuck || (w.abandoned.Load() && w.inCall.Load()),
+			Stuck:     st.Stuck,
 			Dropped:   map[string]uint64{},
+			Withheld:  map[string]uint64{},
 		}
 		for _, rs := range Reasons() {
-			if n := st.Dropped.Count(rs); n > 0 {
+			n := st.Dropped.Count(rs)
+			switch {
+			case n == 0:
+			case rs == Filtered || rs == BelowSinkLevel:
+				// The application's choice (a filter, a sink's level):
+				// not delivered, but not lost either.
+				a.Withheld[rs.String()] = n
+			default:
 				a.Dropped[rs.String()] = n
 			}
 		}

@@ -166,7 +166,7 @@ func (e *Engine) report(latency bool) Report {
 		st.Timeouts = w.counters.timeouts.Load()
 		st.FallbackWritten = w.counters.fallbackWritten.Load()
 		st.FallbackFailed = w.counters.fallbackFailed.Load()
-		st.Diverted = w.counters.diverted.Load()
+		st.Diverted = st.FallbackWritten + st.FallbackFailed
 		st.Retries = w.counters.retries.Load()
 		st.Dropped = e.sinkDrops(w)
 		// Acceptance last.
@@ -179,7 +179,7 @@ func (e *Engine) report(latency bool) Report {
 		if st.Accepted > done {
 			st.Pending = st.Accepted - done
 		}
-		st.Stuck = w.abandoned.Load() && !w.isSettled()
+		st.Stuck = w.stuck()
 		if latency {
 			st.WriteLatency = w.latency.Cumulative()
 		}

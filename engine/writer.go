@@ -83,13 +83,16 @@ type sinkWriter struct {
 	call   *callContext // Write's context: the write timeout (calldeadline.go)
 
 	// The circuit breaker and fallback (resilience.go).
-	br        *breaker.Breaker // nil: SinkWithoutBreaker
-	retry     RetryPolicy
-	fallback  core.Sink
-	fbEnc     core.Encoder // the fallback's encoder, or nil
-	fbBuf     []byte
-	fbOffs    []int
-	fbEntries []core.Entry
+	br       *breaker.Breaker // nil: SinkWithoutBreaker
+	retry    RetryPolicy
+	fallback core.Sink
+	fbEnc    core.Encoder // the fallback's encoder, or nil
+	// fbReencode: the fallback encodes differently from the sink, so its
+	// lines are made when a batch is diverted.
+	fbReencode bool
+	fbBuf      []byte
+	fbOffs     []int
+	fbEntries  []core.Entry
 
 	// Writer-private state.
 	merge     cursorHeap // cursors into held batches that have events left, by next Mono
@@ -163,6 +166,7 @@ func newSinkWriter(e *Engine, index int, sc sinkConfig, enc, shards int) *sinkWr
 	if sc.fallback != nil {
 		w.fallback = sc.fallback
 		w.fbEnc = fallbackEncoder(sc.fallback)
+		w.fbReencode = w.fbEnc != nil && !identical(w.fbEnc, w.ownEncoder())
 	}
 	return w
 }
@@ -530,10 +534,11 @@ func (w *sinkWriter) write() {
 		// Not tried: dropped for this sink, not a failure of it.
 		w.counters.dropped[NotAttempted].Add(uint64(rest))
 		err = nil
-	case (w.discarding.Load() || w.abandoned.Load()) && errors.Is(err, context.Canceled):
+	case out.halted || (w.discarding.Load() || w.abandoned.Load()) && errors.Is(err, context.Canceled):
 		// The shutdown cut the call short (Immediate, or its deadline
-		// passed): what it did not write is lost to the shutdown, like
-		// the rest of the queue, not a failure of the sink.
+		// passed) or ended the wait for its retry: what it did not write
+		// is lost to the shutdown, like the rest of the queue, not a
+		// failure of the sink.
 		w.counters.dropped[Shutdown].Add(uint64(rest))
 		err = nil
 	default:
@@ -666,8 +671,10 @@ func (w *sinkWriter) serveFlushes() (fresh bool) {
 		if !flushed {
 			ferr = ErrClosed
 			if w.enterCall() {
-				ferr = w.safeCall("flush", w.sink.Flush, r.ctx)
-				w.flushFallback(r.ctx)
+				ctx, cancel := w.callerContext(r.ctx)
+				ferr = w.safeCall("flush", w.sink.Flush, ctx)
+				w.flushFallback(ctx)
+				cancel()
 				w.leaveCall()
 			}
 			flushed = true
@@ -676,6 +683,25 @@ func (w *sinkWriter) serveFlushes() (fresh bool) {
 	}
 	w.pending = keep
 	return fresh
+}
+
+// callerContext is the context of a sink call made for a caller's Flush
+// or Sync: the caller's, also canceled when Shutdown abandons the writer
+// or discards its queue, as the writer's own calls are. Otherwise a sink
+// that honours its context, caught in a slow Flush when the deadline
+// passes, would be left to run: reported stuck, with every event queued
+// behind it pending after Shutdown returned.
+func (w *sinkWriter) callerContext(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	stop := context.AfterFunc(w.ctx, cancel)
+	go func() { // flushes are rare: a goroutine for each is cheap
+		select {
+		case <-w.halt:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { stop(); cancel() }
 }
 
 // finish runs when every shard is finished and everything is written (or
@@ -723,9 +749,19 @@ func (w *sinkWriter) giveUp() {
 	close(w.settled)
 	close(w.flushed) // no Flush: the sink gets a canceled Close
 	// Close with the canceled context, so the sink can release what it
-	// holds; Shutdown does not wait for this call.
+	// holds; Shutdown does not wait for this call, but a Close that does
+	// not return is a sink call that did not return (stuck).
+	w.inCall.Store(true)
 	w.closeErr = w.safeCall("close", w.sink.Close, w.ctx)
 	w.closeFallback(w.ctx)
+	w.inCall.Store(false)
+}
+
+// stuck reports whether Shutdown gave up on this writer while it still
+// held events or was inside a sink call (a Write, Flush or Close that had
+// not returned): one definition for Stats and the drain's report.
+func (w *sinkWriter) stuck() bool {
+	return w.abandoned.Load() && (!w.isSettled() || w.inCall.Load())
 }
 
 // dropHeld counts every event the writer holds or its lanes hold as
