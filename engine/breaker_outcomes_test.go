@@ -12,7 +12,9 @@ import (
 
 	"github.com/shardlog/shardlog/breaker"
 	"github.com/shardlog/shardlog/core"
+	"github.com/shardlog/shardlog/drain"
 	"github.com/shardlog/shardlog/engine"
+	"github.com/shardlog/shardlog/sinks"
 )
 
 // scriptedSink answers each Write call as its script says: "fail"
@@ -98,4 +100,23 @@ func TestNotAttemptedDoesNotEndTheFailureRun(t *testing.T) {
 	st := e.Stats().Sinks[0]
 	require.Equal(t, uint64(17), st.Dropped.BreakerOpen)
 	requireBalanced(t, e.Stats())
+}
+
+// A Write the shutdown cancels (its deadline passed, the sink honouring
+// its context) tells the breaker nothing: it does not open during the
+// drain. Mutation caught: reporting the cancellation as a failure (with
+// threshold 1 the breaker opened, and said so, in every such drain).
+func TestAWriteCanceledByShutdownIsNoBreakerFailure(t *testing.T) {
+	s := &troubledSink{Memory: sinks.NewMemory(sinks.MemoryOptions{}), mode: func(int64) string { return "hang" }}
+	e := newEngine(t, engine.WithSink(s, engine.SinkName("hangs"), engine.SinkRetry(engine.NoRetry),
+		engine.SinkBreaker(breaker.Config{FailureThreshold: 1, ResetTimeout: time.Hour})),
+		engine.WithErrorHandler(func(error) {}))
+	e.Logger().Info("held by a hung write")
+	require.Eventually(t, func() bool { return s.calls.Load() == 1 }, 5*time.Second, time.Millisecond)
+	rep, err := e.Shutdown(context.Background(), drain.Graceful(20*time.Millisecond))
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	requireBalanced(t, rep)
+	require.Equal(t, uint64(1), rep.Sinks[0].Dropped.Shutdown, "%+v", rep.Sinks[0])
+	m := e.Metrics(false).Sinks[0].Breaker
+	require.Zero(t, m.Transitions[breaker.Open], "a canceled write is not a failure of the sink")
 }

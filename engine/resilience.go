@@ -67,6 +67,12 @@ func (w *sinkWriter) report(t breaker.Ticket, err error, late bool, took time.Du
 		return
 	}
 	switch {
+	case (w.abandoned.Load() || w.discarding.Load()) && errors.Is(err, context.Canceled):
+		// The shutdown canceled the call: nothing learned about the sink
+		// (counting it a failure opened breakers during every drain that
+		// cut a write short).
+		w.br.Release(t)
+		return
 	case late:
 		// Past the write timeout is a failure, whatever the call said.
 		if err == nil || errors.Is(err, core.ErrNotAttempted) || errors.Is(err, core.ErrRejected) {
