@@ -3,6 +3,7 @@ package core
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -76,6 +77,11 @@ func ParseLevel(s string) (Level, error) {
 	}
 	for _, n := range levelNames {
 		if n.name == name {
+			// An offset that would wrap around (FATAL+9223372036854775796
+			// read as the lowest level) is refused, not wrapped.
+			if (off > 0 && int(n.l) > math.MaxInt-off) || (off < 0 && int(n.l) < math.MinInt-off) {
+				return 0, fmt.Errorf("core: level %q is out of range", s)
+			}
 			return n.l + Level(off), nil
 		}
 	}

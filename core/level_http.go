@@ -149,21 +149,51 @@ func formLevel(form url.Values) (ok bool, text string, err error) {
 }
 
 // jsonLevel returns the "level" member of a JSON object, if there is one.
+// Members are read one by one, so that a level given twice (two members
+// whose names match "level", which encoding/json matches ignoring case,
+// the last one winning) is refused as the form and the query refuse it.
 func jsonLevel(body []byte) (ok bool, text string, err error) {
-	var req struct {
-		Level json.RawMessage `json:"level"`
-	}
-	if err := json.Unmarshal(body, &req); err != nil {
-		if errors.As(err, new(*json.UnmarshalTypeError)) {
-			return false, "", errors.New(`JSON body must be an object, such as {"level":"debug"}`)
-		}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	malformed := func(err error) (bool, string, error) {
 		return false, "", fmt.Errorf("malformed JSON body: %v", err)
 	}
-	if len(req.Level) == 0 || string(req.Level) == "null" {
+	tok, err := dec.Token()
+	if err != nil {
+		return malformed(err)
+	}
+	if d, isDelim := tok.(json.Delim); !isDelim || d != '{' {
+		return false, "", errors.New(`JSON body must be an object, such as {"level":"debug"}`)
+	}
+	var level json.RawMessage
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return malformed(err)
+		}
+		key, _ := tok.(string) // object keys are strings
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return malformed(err)
+		}
+		if !strings.EqualFold(key, "level") {
+			continue
+		}
+		if level != nil {
+			return false, "", errors.New("level given more than once")
+		}
+		level = v
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return malformed(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return malformed(errors.New("data after the object"))
+	}
+	if len(level) == 0 || string(level) == "null" {
 		return false, "", nil
 	}
-	if err := json.Unmarshal(req.Level, &text); err != nil {
-		return false, "", fmt.Errorf(`level must be a JSON string, such as "debug", not %s`, req.Level)
+	if err := json.Unmarshal(level, &text); err != nil {
+		return false, "", fmt.Errorf(`level must be a JSON string, such as "debug", not %s`, level)
 	}
 	return true, text, nil
 }

@@ -78,9 +78,15 @@ type ShardMetrics struct {
 	FlusherLag time.Duration `json:"flusher_lag_ns"`
 }
 
-// SinkMetrics are one sink's figures. For every sink,
+// SinkMetrics are one sink's figures. For every sink, in a cumulative
+// reading,
 //
 //	Accepted = Written + Diverted + Dropped.Total() + Failed + Pending
+//
+// and in an interval (MetricsReader), whose counters are differences and
+// whose Pending is as of its end,
+//
+//	PendingAtStart + Accepted = Written + Diverted + Dropped.Total() + Failed + Pending
 type SinkMetrics struct {
 	Name     string `json:"name"`
 	Accepted uint64 `json:"accepted"`
@@ -88,11 +94,14 @@ type SinkMetrics struct {
 	Dropped  Drops  `json:"dropped"`
 	Failed   uint64 `json:"failed"`
 	Pending  uint64 `json:"pending"`
-	Bytes    uint64 `json:"bytes"`    // encoded bytes handed to Write
-	Batches  uint64 `json:"batches"`  // Write calls
-	Errors   uint64 `json:"errors"`   // failed or panicking sink calls
-	Markers  uint64 `json:"markers"`  // loss markers written (SinkLossMarker)
-	Timeouts uint64 `json:"timeouts"` // Write calls past the write timeout
+	// PendingAtStart is Pending at the start of an interval (the previous
+	// reading's); zero in a cumulative reading.
+	PendingAtStart uint64 `json:"pending_at_start,omitempty"`
+	Bytes          uint64 `json:"bytes"`    // encoded bytes handed to Write
+	Batches        uint64 `json:"batches"`  // Write calls
+	Errors         uint64 `json:"errors"`   // failed or panicking sink calls
+	Markers        uint64 `json:"markers"`  // loss markers written (SinkLossMarker)
+	Timeouts       uint64 `json:"timeouts"` // Write calls past the write timeout
 	// Diverted, FallbackWritten and FallbackFailed account for the
 	// fallback (SinkFallback): Diverted = FallbackWritten + FallbackFailed.
 	Diverted        uint64 `json:"diverted"`
@@ -226,6 +235,7 @@ func (m Metrics) since(prev Metrics, histograms bool) Metrics {
 	d.Sinks = append([]SinkMetrics(nil), m.Sinks...)
 	for i := range d.Sinks {
 		c, p := &d.Sinks[i], prev.Sinks[i]
+		c.PendingAtStart = p.Pending
 		c.Accepted -= p.Accepted
 		c.Written -= p.Written
 		c.Failed -= p.Failed
@@ -240,6 +250,17 @@ func (m Metrics) since(prev Metrics, histograms bool) Metrics {
 		c.FallbackFailed -= p.FallbackFailed
 		for _, r := range Reasons() {
 			c.Dropped.add(r, -p.Dropped.Count(r)) // modular: the difference
+		}
+		if c.Breaker != nil && p.Breaker != nil {
+			// The state and the current run stay as they are now; the
+			// counters become differences.
+			b := *c.Breaker
+			for k := range b.Transitions {
+				b.Transitions[k] -= p.Breaker.Transitions[k]
+			}
+			b.Rejected -= p.Breaker.Rejected
+			b.CallbacksDropped -= p.Breaker.CallbacksDropped
+			c.Breaker = &b
 		}
 		if histograms {
 			c.WriteLatency = c.WriteLatency.Sub(p.WriteLatency)
@@ -268,16 +289,31 @@ type errRecord struct {
 // included, as the expvar variable name (conventionally "shardlog"), served
 // at /debug/vars by expvar's handler. expvar names are process-wide and
 // cannot be removed: a name already published is refused with an error.
-func (e *Engine) PublishExpvar(name string) error {
+func (e *Engine) PublishExpvar(name string) (err error) {
 	if name == "" {
 		return errors.New("engine: PublishExpvar: empty name")
 	}
+	// expvar.Publish panics on a name taken: the check and the publish
+	// are one step for every engine of the process.
+	expvarMu.Lock()
+	defer expvarMu.Unlock()
+	taken := fmt.Errorf("engine: PublishExpvar: %q is already published", name)
 	if expvar.Get(name) != nil {
-		return fmt.Errorf("engine: PublishExpvar: %q is already published", name)
+		return taken
 	}
+	defer func() {
+		if recover() != nil {
+			err = taken
+		}
+	}()
 	expvar.Publish(name, expvar.Func(func() any { return e.Metrics(true) }))
 	return nil
 }
+
+// expvarMu serialises PublishExpvar's check and publish. (A name another
+// package publishes between them still panics in expvar.Publish; that
+// one is recovered.)
+var expvarMu sync.Mutex
 
 // MetricsHandler serves the engine's cumulative metrics as JSON (the
 // Metrics schema) on GET, histograms included unless the query says

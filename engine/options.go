@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shardlog/shardlog/breaker"
 	"github.com/shardlog/shardlog/core"
@@ -514,6 +515,11 @@ func (c *config) validate() error {
 	for _, s := range c.sinks {
 		if s.name == "" {
 			return fmt.Errorf("engine: SinkName: empty name for a sink")
+		}
+		if !utf8.ValidString(s.name) {
+			// The name labels the sink's metrics: Prometheus refuses a
+			// label that is not UTF-8, and would fail every scrape.
+			return fmt.Errorf("engine: SinkName: %q is not valid UTF-8", s.name)
 		}
 		if names[s.name] {
 			return fmt.Errorf("engine: WithSink: duplicate sink name %q", s.name)

@@ -30,6 +30,10 @@ func TestNewRefusesBadOptionsNamingThem(t *testing.T) {
 		{"nil option", []engine.Option{ok, nil}, "nil Option"},
 		{"duplicate names", []engine.Option{engine.WithSink(mem, engine.SinkName("a")), engine.WithSink(sinks.NewMemory(sinks.MemoryOptions{}), engine.SinkName("a"))}, `duplicate sink name "a"`},
 		{"empty sink name", []engine.Option{engine.WithSink(mem, engine.SinkName(""))}, "SinkName: empty name"},
+		// A sink's name labels its metrics, and Prometheus refuses a label
+		// that is not UTF-8: accepted, it failed every scrape of the
+		// registry. Mutation caught: no UTF-8 check.
+		{"sink name not UTF-8", []engine.Option{engine.WithSink(mem, engine.SinkName("app\xff.log"))}, `SinkName: "app\xff.log" is not valid UTF-8`},
 		{"shards zero", []engine.Option{ok, engine.WithShards(0)}, "WithShards: must be a power of two > 0, got 0"},
 		{"shards not pow2", []engine.Option{ok, engine.WithShards(3)}, "WithShards: must be a power of two > 0, got 3"},
 		{"capacity negative", []engine.Option{ok, engine.WithCapacity(-4)}, "WithCapacity: must be a power of two >= 2, got -4"},

@@ -147,11 +147,21 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 // Collect sends the series of one metrics snapshot.
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	m := c.read(true)
+	// A series that cannot be made (a label that is not UTF-8) is sent as
+	// an invalid metric: it fails alone, where a panic would fail the
+	// whole scrape.
+	send := func(d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
+		m, err := prometheus.NewConstMetric(d, t, v, labels...)
+		if err != nil {
+			m = prometheus.NewInvalidMetric(d, err)
+		}
+		ch <- m
+	}
 	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+		send(d, prometheus.CounterValue, float64(v), labels...)
 	}
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+		send(d, prometheus.GaugeValue, v, labels...)
 	}
 	for _, s := range m.Sinks {
 		counter(c.accepted, s.Accepted, s.Name)
@@ -187,7 +197,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			buckets[b] = uint64(lat.CountAtOrBelow(c.bounds[i]))
 		}
 		n := lat.Count()
-		ch <- prometheus.MustNewConstHistogram(c.writeDuration, uint64(n), lat.Mean()*float64(n)/1e9, buckets, s.Name)
+		h, err := prometheus.NewConstHistogram(c.writeDuration, uint64(n), lat.Mean()*float64(n)/1e9, buckets, s.Name)
+		if err != nil {
+			h = prometheus.NewInvalidMetric(c.writeDuration, err)
+		}
+		ch <- h
 	}
 	for _, l := range m.Engine.AcceptedByLevel {
 		counter(c.levelAccepted, l.Count, l.Level)

@@ -31,8 +31,8 @@ type LoggedEvent struct {
 
 // FieldMap returns Fields as a map from key to FieldValue, groups as
 // nested maps. A later field replaces an earlier one of the same key;
-// empty fields (Err(nil)) and empty groups are left out, as the encoders
-// leave them out.
+// empty fields (Err(nil)) and groups that come to nothing are left out,
+// and unnamed groups inlined, as the encoders do.
 func (e LoggedEvent) FieldMap() map[string]any { return fieldMap(e.Fields) }
 
 func fieldMap(fields []shardlog.Field) map[string]any {
@@ -40,7 +40,20 @@ func fieldMap(fields []shardlog.Field) map[string]any {
 	for _, f := range fields {
 		switch {
 		case f.Kind() == core.KindEmpty:
-		case f.Kind() == core.KindGroup && len(f.Group()) == 0:
+		case f.Kind() == core.KindGroup:
+			// A group whose members all come to nothing (empty fields,
+			// empty groups) is left out, as the encoders leave it out;
+			// an unnamed group's members are inlined, as they inline them.
+			sub := fieldMap(f.Group())
+			switch {
+			case len(sub) == 0:
+			case f.Key == "":
+				for k, v := range sub {
+					m[k] = v
+				}
+			default:
+				m[f.Key] = sub
+			}
 		default:
 			m[f.Key] = FieldValue(f)
 		}
