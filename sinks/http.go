@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/shardlog/shardlog/core"
@@ -122,9 +123,10 @@ type HTTP struct {
 	gzip       bool
 
 	// Scratch reused from request to request.
-	body    []byte       // the records of one request
-	scratch []byte       // encodes an entry without a Line
-	zbuf    bytes.Buffer // the compressed body
+	body    []byte         // the records of one request
+	bodies  *requestBodies // the request bodies over body and zbuf not closed yet
+	scratch []byte         // encodes an entry without a Line
+	zbuf    bytes.Buffer   // the compressed body
 	zw      *gzip.Writer
 
 	closed bool
@@ -314,9 +316,18 @@ func (h *HTTP) fill(batch []core.Entry, limit int) (body []byte, n int) {
 }
 
 // keep stores the body buffer for the next request, unless it grew past
-// what a request of MaxBytes needs.
+// what a request of MaxBytes needs, or the transport may still read it.
 func (h *HTTP) keep(body []byte) {
 	h.body = nil
+	if h.bodies != nil && h.bodies.inUse() {
+		// A transport may go on reading a request's body after the
+		// response came back (an early answer, such as a 413 sent on the
+		// Content-Length alone), and closes it when done: the buffers it
+		// reads are left to it, and the next request gets new ones.
+		h.bodies = nil // a new count for the new buffers
+		h.zbuf = bytes.Buffer{}
+		return
+	}
 	if cap(body) <= max(maxRetainedBuffer, 2*h.maxBytes) {
 		h.body = body[:0]
 	}
@@ -328,6 +339,32 @@ func (h *HTTP) keep(body []byte) {
 	}
 }
 
+// requestBodies counts the request bodies made from the body buffer that
+// the transport has not closed yet.
+type requestBodies struct{ unclosed atomic.Int32 }
+
+func (r *requestBodies) open(p []byte) io.ReadCloser {
+	r.unclosed.Add(1)
+	return &requestBody{Reader: bytes.NewReader(p), owner: r}
+}
+
+func (r *requestBodies) inUse() bool { return r.unclosed.Load() != 0 }
+
+// requestBody is a request's body over the body buffer; Close, which the
+// transport calls when it is done reading, releases the buffer.
+type requestBody struct {
+	*bytes.Reader
+	owner  *requestBodies
+	closed atomic.Bool
+}
+
+func (b *requestBody) Close() error {
+	if b.closed.CompareAndSwap(false, true) {
+		b.owner.unclosed.Add(-1)
+	}
+	return nil
+}
+
 // post sends one request and reads its response.
 func (h *HTTP) post(ctx context.Context, body []byte) error {
 	if h.gzip {
@@ -337,10 +374,16 @@ func (h *HTTP) post(ctx context.Context, body []byte) error {
 		_ = h.zw.Close()
 		body = h.zbuf.Bytes()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(body))
+	if h.bodies == nil {
+		h.bodies = new(requestBodies)
+	}
+	bodies := h.bodies
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bodies.open(body))
 	if err != nil {
 		return fmt.Errorf("sinks: http: %w", err)
 	}
+	req.ContentLength = int64(len(body))
+	req.GetBody = func() (io.ReadCloser, error) { return bodies.open(body), nil } // 307, 308
 	req.Header = h.header.Clone()
 	resp, err := h.client.Do(req)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/shardlog/shardlog/core"
@@ -239,6 +240,9 @@ func NewSyslog(opts SyslogOptions) (*Syslog, error) {
 		if least := max(minSyslogMessageSize, syslogOverhead(enc)); size < least {
 			return nil, fmt.Errorf("sinks: syslog: MaxMessageSize must be at least %d (RFC 5426's minimum and this header), got %d", least, size)
 		}
+		if strings.HasPrefix(s.network, "udp") && size > maxUDPPayload {
+			return nil, fmt.Errorf("sinks: syslog: MaxMessageSize must be at most %d over UDP (the largest datagram IPv4 carries), got %d", maxUDPPayload, size)
+		}
 		enc.MaxSize = size
 		if !s.stream {
 			s.max = size
@@ -401,6 +405,9 @@ func (s *Syslog) Write(ctx context.Context, batch []core.Entry) (int, error) {
 		n, err = s.writeDatagrams(batch)
 	}
 	deadlined := stop()
+	if cap(s.scratch) > maxRetainedBuffer {
+		s.scratch = nil // one huge record does not pin its memory
+	}
 	if err == nil {
 		return n, nil
 	}
@@ -531,22 +538,43 @@ func (s *Syslog) keep(buf []byte, ends []int) {
 	}
 }
 
-// oversizeError reports a message longer than a datagram may be. It
-// cannot come from the sink's own encoder, which cuts messages to size.
-type oversizeError struct{ size, max int }
+// maxUDPPayload is the largest UDP payload over IPv4: 65535 less the
+// IP and UDP headers.
+const maxUDPPayload = 65507
+
+// oversizeError reports a message longer than a datagram may be: longer
+// than MaxMessageSize (a Line made elsewhere: the sink's own encoder cuts
+// messages to size), or than the socket takes (EMSGSIZE).
+type oversizeError struct {
+	size, max int
+	sys       error // the socket's refusal (EMSGSIZE), or nil
+}
 
 func (e *oversizeError) Error() string {
+	if e.sys != nil {
+		return fmt.Sprintf("message of %d bytes is larger than the socket sends in one datagram: %v", e.size, e.sys)
+	}
 	return fmt.Sprintf("message of %d bytes exceeds MaxMessageSize %d", e.size, e.max)
 }
+
+// Unwrap says the message alone cannot be sent (core.ErrRejected): the
+// engine writes the entries after it at once.
+func (e *oversizeError) Unwrap() error { return core.ErrRejected }
 
 // writeDatagrams sends one datagram per message.
 func (s *Syslog) writeDatagrams(batch []core.Entry) (int, error) {
 	for i := range batch {
 		msg := s.message(&batch[i])
 		if len(msg) > s.max {
-			return i, &oversizeError{len(msg), s.max}
+			return i, &oversizeError{len(msg), s.max, nil}
 		}
 		if _, err := s.conn.Write(msg); err != nil {
+			if errors.Is(err, syscall.EMSGSIZE) {
+				// Larger than the socket takes in one datagram (a Unix
+				// datagram socket's send buffer, say): this message can
+				// never be sent, and the socket is fine.
+				return i, &oversizeError{len(msg), s.max, err}
+			}
 			return i, err
 		}
 		s.sentMessages++

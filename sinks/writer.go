@@ -81,6 +81,11 @@ type Writer struct {
 
 	deadlineSet bool // a deadline from an earlier ctx is set on w
 	closed      bool
+	// torn is set when a write failed inside a record: the destination
+	// holds the start of it, with no newline. The next Write ends that
+	// fragment with a newline first, so the record retried after it
+	// starts a line of its own instead of being glued to it.
+	torn bool
 }
 
 var (
@@ -134,6 +139,12 @@ func (w *Writer) Write(ctx context.Context, batch []core.Entry) (int, error) {
 		return 0, fmt.Errorf("sinks: %s: %w", w.name, err)
 	}
 	w.setDeadline(ctx)
+	if w.torn {
+		if _, err := w.w.Write(newline); err != nil {
+			return 0, w.wrapWriteErr(ctx, err)
+		}
+		w.torn = false
+	}
 	var n int
 	var err error
 	switch run := adjacentLines(batch); {
@@ -234,7 +245,7 @@ func (w *Writer) writeChunk(p []byte, ends []int) (int, error) {
 	if err == nil {
 		return len(ends), nil
 	}
-	return completeRecords(ends, n), err
+	return w.short(ends, n), err
 }
 
 // writeVectored hands all the records to w in one net.Buffers.WriteTo,
@@ -272,7 +283,7 @@ func (w *Writer) writeVectored(batch []core.Entry) (int, error) {
 	if err == nil {
 		return len(batch), nil
 	}
-	return completeRecords(ends, int(n)), err
+	return w.short(ends, int(n)), err
 }
 
 // completeRecords returns how many records, ending at the ascending
@@ -282,6 +293,22 @@ func completeRecords(ends []int, n int) int {
 	i, _ := slices.BinarySearch(ends, n+1)
 	return i
 }
+
+// short returns the records of a write that stopped after n bytes, and
+// notes a record torn in two (see Writer.torn).
+func (w *Writer) short(ends []int, n int) int {
+	k := completeRecords(ends, n)
+	prev := 0
+	if k > 0 {
+		prev = ends[k-1]
+	}
+	if n > prev {
+		w.torn = true
+	}
+	return k
+}
+
+var newline = []byte{'\n'}
 
 // keep stores the scratch slices for the next batch, unless a big batch or
 // record made them too large to be worth keeping.

@@ -247,6 +247,10 @@ func appendSyslogTime(dst []byte, t time.Time) []byte {
 	if t.IsZero() {
 		return append(dst, '-')
 	}
+	if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 {
+		// TIME-OFFSET has hours 00-23: the same instant in UTC.
+		t = t.UTC()
+	}
 	start := len(dst)
 	dst, ok := appendDefaultTime(dst, t)
 	if !ok {

@@ -70,6 +70,11 @@ func appendDefaultTime(dst []byte, t time.Time) ([]byte, bool) {
 	if zone < 0 {
 		sign, zone = '-', -zone
 	}
+	if zone/60 >= 100 {
+		// Hours of three digits (only a hand-made zone has them): leave
+		// them to time.Format, whose bytes this writer promises.
+		return dst, false
+	}
 	b[29] = sign
 	put2(b[30:], zone/60)
 	b[32] = ':'
