@@ -67,7 +67,7 @@ func (w *sinkWriter) report(t breaker.Ticket, err error, late bool, took time.Du
 		return
 	}
 	switch {
-	case (w.abandoned.Load() || w.discarding.Load()) && errors.Is(err, context.Canceled):
+	case err != nil && (w.abandoned.Load() || w.discarding.Load()) && errors.Is(err, context.Canceled):
 		// The shutdown canceled the call: nothing learned about the sink
 		// (counting it a failure opened breakers during every drain that
 		// cut a write short).
