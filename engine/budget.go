@@ -95,8 +95,11 @@ func (a OversizeAction) String() string {
 // (WithCapacity, WithLaneDepth). Must be 0 or at least 256 KiB.
 func WithMaxQueueBytes(n int64) Option { return optionFunc(func(c *config) { c.maxQueue = n }) }
 
-// WithMaxEventBytes sets the largest event logged whole: its message and
-// field keys and values, in bytes. A larger one is cut or refused
+// WithMaxEventBytes sets the largest event logged whole, measured as the
+// memory a queued event keeps (core.Footprint): its message, its fields'
+// keys and values, and 40 bytes for each field and group member (the
+// Field itself), in bytes. So a 1 KiB limit holds at most 25 fields,
+// however small. A larger event is cut or refused
 // (WithOversizedEvents). Must be at least 1 KiB, and at most the budget
 // when there is one. The default is DefaultMaxEventBytes, or a quarter of
 // a budget smaller than 4 MiB, so that a small WithMaxQueueBytes needs no

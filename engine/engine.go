@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -99,7 +100,7 @@ func New(opts ...Option) (*Engine, error) {
 	}
 	e.errs.init(cfg.onError)
 	e.rules = slices.Clone(cfg.rules)
-	slices.SortStableFunc(e.rules, func(a, b policyRule) int { return int(b.min) - int(a.min) })
+	slices.SortStableFunc(e.rules, func(a, b policyRule) int { return cmp.Compare(b.min, a.min) }) // no subtraction: levels span the ints
 
 	// Distinct encoders, so each event is encoded once per format.
 	encIndex := make([]int, len(cfg.sinks))

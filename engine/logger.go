@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"time"
 
@@ -132,8 +133,15 @@ func (l *Logger) Named(name string) *Logger {
 // WithPolicy returns a logger whose calls use overflow policy p when their
 // shard is full, whatever the engine's per-level policy (WithOverflow,
 // WithOverflowAt) says: a per-call-site choice. The last WithPolicy wins.
+// An unknown policy is reported to the error handler, and the engine's
+// policies apply.
 func (l *Logger) WithPolicy(p ring.Policy) *Logger {
 	c := *l
+	if p > ring.Block {
+		l.e.errs.report(fmt.Errorf("engine: Logger.WithPolicy: unknown policy %d; the engine's policies apply", p))
+		c.policy = -1
+		return &c
+	}
 	c.policy = int8(p)
 	return &c
 }

@@ -324,7 +324,10 @@ func WithLevelVar(v *core.LevelVar) Option {
 // WithQueue selects the queue implementation. Default LockFree.
 func WithQueue(k QueueKind) Option { return optionFunc(func(c *config) { c.queue = k }) }
 
-// WithShards sets the number of shards, a power of two. Default:
+// maxShards bounds WithShards (the ring's own bound).
+const maxShards = 1 << 16
+
+// WithShards sets the number of shards, a power of two up to 65536. Default:
 // GOMAXPROCS rounded up to a power of two, at most ring.MaxDefaultShards
 // (64). One flusher runs per shard. New refuses a configuration whose
 // rings and lanes would take more than 1 GiB up front (shards ×
@@ -534,6 +537,9 @@ func (c *config) validate() error {
 	}
 	if c.setShards && (c.shards <= 0 || c.shards&(c.shards-1) != 0) {
 		return fmt.Errorf("engine: WithShards: must be a power of two > 0, got %d", c.shards)
+	}
+	if c.setShards && c.shards > maxShards {
+		return fmt.Errorf("engine: WithShards: must be at most %d, got %d", maxShards, c.shards)
 	}
 	if c.setCapacity && (c.capacity < 2 || c.capacity&(c.capacity-1) != 0) {
 		return fmt.Errorf("engine: WithCapacity: must be a power of two >= 2, got %d", c.capacity)

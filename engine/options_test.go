@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,6 +72,9 @@ func TestNewRefusesBadOptionsNamingThem(t *testing.T) {
 		// case allocates 12 GiB (run under ulimit -v to see it die).
 		{"rings too large", []engine.Option{ok, engine.WithCapacity(1 << 24)}, "WithCapacity: "},
 		{"too many shards", []engine.Option{ok, engine.WithShards(1 << 16)}, "WithShards: 65536 shards of 1024 slots"},
+		// Past the ring's bound, with rings small enough for the up-front
+		// check: named by the engine, not as the ring's Config field.
+		{"shards past the ring's bound", []engine.Option{ok, engine.WithShards(1 << 17), engine.WithCapacity(2), engine.WithMaxQueueBytes(0)}, "WithShards: must be at most 65536, got 131072"},
 		{"both", []engine.Option{ok, engine.WithShards(1 << 10), engine.WithCapacity(1 << 20)}, "WithShards, WithCapacity:"},
 		{"lanes too deep", []engine.Option{ok, engine.WithShards(1 << 10), engine.WithLaneDepth(1 << 16)}, "WithShards, WithLaneDepth:"},
 		{"budget's lanes", []engine.Option{ok, engine.WithShards(1 << 10), engine.WithMaxQueueBytes(1 << 40)}, "WithShards, WithMaxQueueBytes:"},
@@ -178,4 +182,27 @@ func TestASmallBudgetAloneIsAccepted(t *testing.T) {
 	require.Equal(t, uint64(1), e.Metrics(false).Engine.Truncated, "cut at 64 KiB, a quarter of the budget")
 	require.Less(t, len(mem.Events()[0].Message), 64<<10+core.TruncationSlack)
 	requireBalanced(t, e.Stats())
+}
+
+// Logger.WithPolicy cannot return an error: an unknown policy is reported
+// to the error handler, and the engine's policies apply. Mutation caught:
+// taking the value as it is (policy 3 behaved as DropOldest without the
+// spill, and 200, read as int8, as "the engine's rules" silently).
+func TestWithPolicyRefusesAnUnknownPolicy(t *testing.T) {
+	mem := sinks.NewMemory(sinks.MemoryOptions{})
+	var reported []error
+	var mu sync.Mutex
+	e := newEngine(t, engine.WithSink(mem), engine.WithErrorHandler(func(err error) {
+		mu.Lock()
+		reported = append(reported, err)
+		mu.Unlock()
+	}))
+	l := e.Logger().WithPolicy(ring.Policy(3))
+	l.Info("logged under the engine's policy")
+	flush(t, e)
+	require.Equal(t, 1, mem.Len())
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, reported, 1)
+	require.ErrorContains(t, reported[0], "Logger.WithPolicy: unknown policy 3")
 }
