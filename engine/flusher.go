@@ -59,8 +59,9 @@ type flusher struct {
 	wm     atomic.Int64 // the shard's watermark; math.MaxInt64 when done
 	timer  *time.Timer
 
-	// carried[i] is the highest watermark of a batch dropped for writer i
-	// and not yet handed to it on a later lane entry (flusher-private).
+	// carried[i] is the highest watermark of a batch dropped for writer i,
+	// or of one writer i wanted none of, not yet handed to it on a later
+	// lane entry (flusher-private).
 	carried []int64
 
 	// The current epoch and the batch being filled (flusher-private).
@@ -550,9 +551,13 @@ func (f *flusher) dropFor(w *sinkWriter, b *batch, r Reason) {
 // below t0 of epoch k+1, which the conservative watermark of epoch k+2
 // covers (see flusher); so epochs k, k+1 and k+2, the one being taken.
 // So 3E + 1 leaves room, for the shard whose bound is the lowest, to take
-// the batch carrying its next watermark. That shard can always progress, so the writer never
-// deadlocks on its limit; and since the limit bounds what a writer holds,
-// the batch pool bounds the memory.
+// the batch carrying its next watermark. A watermark can arrive later
+// than that: its batch dropped for the sink (the lane full), it rides on
+// an entry up to a lane depth further on. So a writer that holds nothing
+// of a shard that can go before the shard's bound rises takes past the
+// limit (sinkWriter.waitsOnItsOwnBound); that shard can always progress,
+// so the writer never deadlocks on its limit. The limit bounds what a
+// writer holds in the common case, and the lanes (the budget) always.
 //
 // The limit counts the batches the flusher drained. An epoch also carries
 // the batches of events the ring evicted and the spill kept (spill.go), at
@@ -682,6 +687,12 @@ func (f *flusher) publish(b *batch) {
 	b.refs.Store(int32(interested) + 1) // +1 for the flusher until the loop ends
 	for _, w := range e.writers {
 		if maxClass < w.class {
+			// w wants none of b: b's watermark rides on the next entry w
+			// gets, as a dropped batch's does. Left behind, it never
+			// reached a writer whose lane stayed non-empty (an errors-only
+			// sink that fell behind once), which then stalled for good at
+			// its held limit.
+			f.carried[w.index] = max(f.carried[w.index], b.wm)
 			continue
 		}
 		// A watermark travels on the lane entry; one whose batch was

@@ -279,7 +279,7 @@ func (w *sinkWriter) collect() (bound int64, done bool) {
 	for s, f := range w.e.flushers {
 		wm := f.wm.Load()
 		w.wm[s] = wm
-		for w.held[s]-w.heldSpill[s] < depth {
+		for w.held[s]-w.heldSpill[s] < depth || w.waitsOnItsOwnBound(s) {
 			b, bwm := w.lanes[s].pop()
 			if b == nil {
 				break
@@ -308,6 +308,28 @@ func (w *sinkWriter) collect() (bound int64, done bool) {
 		}
 	}
 	return bound, done
+}
+
+// waitsOnItsOwnBound reports whether none of the events w holds from
+// shard s can go before s's bound rises: then w takes more of s's lane
+// past the held limit, until an entry raises the bound or the lane is
+// empty. heldLimit's argument (three epochs) holds while every epoch's
+// watermark reaches w within them; a watermark that rides on a later
+// entry (its batch dropped for w, the lane being full) can arrive past
+// the limit, and w would have waited for it for good. Only a writer at
+// its limit asks, so the scan of the merge is off the common path; the
+// batches it takes are the lane's already, so memory stays bounded by
+// the lane and the budget.
+func (w *sinkWriter) waitsOnItsOwnBound(s int) bool {
+	if w.lanes[s].empty() {
+		return false
+	}
+	for i := range w.merge {
+		if c := &w.merge[i]; c.shard == s && c.mono() < w.bound[s] {
+			return false // it can go once the other shards allow
+		}
+	}
+	return true
 }
 
 // clearLagging lets flushers wait for us again once we have caught up.
