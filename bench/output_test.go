@@ -95,7 +95,7 @@ func TestAccounting(t *testing.T) {
 	const attempted = goroutines * per
 	for _, p := range peers {
 		t.Run(p.name, func(t *testing.T) {
-			s := newSubject(t, p, false)
+			s := newSubject(t, p, true)
 			var wg sync.WaitGroup
 			for g := range goroutines {
 				wg.Go(func() {
@@ -117,6 +117,28 @@ func TestAccounting(t *testing.T) {
 				t.Errorf("lossless, yet delivered %d of %d and lost %d", delivered, attempted, lost)
 			case p.exactLoss && delivered+lost != attempted:
 				t.Errorf("delivered %d + lost %d != attempted %d", delivered, lost, attempted)
+			}
+			// Nothing delivered twice, for every logger: a count alone
+			// would let duplicates hide behind losses.
+			out := s.out.Kept()
+			seen := make([]bool, attempted)
+			lines := 0
+			for k, line := range bytes.Split(bytes.TrimSuffix(out, []byte{'\n'}), []byte{'\n'}) {
+				if len(line) == 0 {
+					continue
+				}
+				i, err := checkEvent(p.format, line)
+				if err != nil {
+					t.Fatalf("line %d: %v\n%s", k+1, err, line)
+				}
+				if i < 0 || i >= attempted || seen[i] {
+					t.Fatalf("line %d: bytes=%d out of range or delivered twice", k+1, i)
+				}
+				seen[i] = true
+				lines++
+			}
+			if int64(lines) != int64(delivered) {
+				t.Errorf("%d lines, %d counted delivered", lines, delivered)
 			}
 		})
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -115,13 +117,23 @@ func TestEncoderPanicOnTheLossMarkerDoesNotCrash(t *testing.T) {
 			return "ok"
 		}}
 		enc := &scriptedEncodingSink{scriptedSink: s, enc: uint64PanickyEncoder{}}
+		var panics atomic.Int32
 		e := newEngine(t, engine.WithBatchSize(1),
 			engine.WithSink(enc, engine.SinkName("marked"), engine.SinkLossMarker(true)),
-			engine.WithErrorHandler(func(error) {}))
+			engine.WithErrorHandler(func(err error) {
+				if strings.Contains(err.Error(), "panicked") {
+					panics.Add(1)
+				}
+			}))
 		e.Logger().Info("lost")
 		flush(t, e)
 		e.Logger().Info("carries the marker")
 		flush(t, e)
+		st := e.Stats().Sinks[0]
+		require.Equal(t, uint64(1), st.Written, "the event that would have carried the marker is written: %+v", st)
+		require.Equal(t, uint64(1), st.Dropped.NotAttempted)
+		require.Zero(t, st.Markers, "no marker: its encoding panicked")
+		require.Positive(t, panics.Load(), "the encoder's panic is reported")
 	})
 }
 

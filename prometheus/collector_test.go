@@ -276,9 +276,10 @@ func TestCollectorConcurrentScrapes(t *testing.T) {
 		})
 	}
 	var scrapes sync.WaitGroup
-	for range 4 {
+	lasts := make([]float64, 4)
+	for k := range 4 {
 		scrapes.Go(func() {
-			last := -1.0
+			last := 0.0
 			for range 50 {
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
@@ -286,17 +287,27 @@ func TestCollectorConcurrentScrapes(t *testing.T) {
 					return
 				}
 				v := sampleValue(rec.Body.String(), `shardlog_sink_events_accepted_total{sink="out"}`)
+				if v < 0 {
+					t.Errorf("the series is missing from the scrape")
+					return
+				}
 				if v < last {
 					t.Errorf("accepted went back from %v to %v", last, v)
 					return
 				}
 				last = v
 			}
+			lasts[k] = last
 		})
 	}
 	scrapes.Wait()
 	close(stop)
 	wg.Wait()
+	accepted := float64(e.Metrics(false).Sinks[0].Accepted)
+	for k, last := range lasts {
+		require.Positive(t, last, "scraper %d saw the counter rise", k)
+		require.LessOrEqual(t, last, accepted, "scraper %d saw no more than was accepted", k)
+	}
 }
 
 func assertOK(t *testing.T, rec *httptest.ResponseRecorder) bool {

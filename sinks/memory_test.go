@@ -204,4 +204,9 @@ func TestMemoryConcurrentReaders(t *testing.T) {
 	}
 	wg.Wait()
 	require.NoError(t, m.Wait(bg, len(evs)))
+	require.Equal(t, len(evs), m.Len())
+	got := m.Events()
+	for i := range evs {
+		require.Equal(t, evs[i].Message, got[i].Message, "event %d in write order", i)
+	}
 }

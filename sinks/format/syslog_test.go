@@ -497,10 +497,15 @@ func TestSyslogHostileStrings(t *testing.T) {
 		e := fuzzEvent(s, s, s, []byte(s))
 		for _, enc := range []format.Syslog{{}, {SDID: "-"}, {MaxSize: 480}} {
 			m := mustParse(t, enc, e)
-			if enc.SDID == "-" || enc.MaxSize > 0 {
-				continue
+			switch {
+			case enc.SDID == "-":
+				require.Nil(t, m.sd, "SDID \"-\": no structured data")
+				require.True(t, m.hasMsg, "the message survives %q", s)
+			case enc.MaxSize > 0:
+				require.LessOrEqual(t, len(encode(enc, e))-1, enc.MaxSize, "cut to MaxSize (the '\\n' aside)")
+			default:
+				checkFuzzParams(t, m, s, s, s, []byte(s))
 			}
-			checkFuzzParams(t, m, s, s, s, []byte(s))
 		}
 	}
 }
