@@ -301,12 +301,8 @@ func (w *sinkWriter) writeWithRetries(all []core.Entry, ticket breaker.Ticket, m
 			if out.done == len(all) {
 				return out
 			}
-			if w.br != nil {
-				var ok bool
-				if ticket, ok = w.br.Allow(); !ok {
-					out.refused = true
-					return out
-				}
+			if ticket, out.refused = w.nextTicket(); out.refused {
+				return out
 			}
 			continue
 		}
@@ -327,12 +323,8 @@ func (w *sinkWriter) writeWithRetries(all []core.Entry, ticket breaker.Ticket, m
 			out.halted, out.err = true, nil
 			return out
 		}
-		if w.br != nil {
-			var ok bool
-			if ticket, ok = w.br.Allow(); !ok {
-				out.refused = true
-				return out
-			}
+		if ticket, out.refused = w.nextTicket(); out.refused {
+			return out
 		}
 		// The failed attempt is a failed sink call like the last one,
 		// counted and reported although a retry may yet write its events.
@@ -343,6 +335,16 @@ func (w *sinkWriter) writeWithRetries(all []core.Entry, ticket breaker.Ticket, m
 		w.counters.retries.Add(1)
 		attempt++
 	}
+}
+
+// nextTicket asks the breaker for the next call of a batch under way;
+// refused when it is open (the rest is then diverted).
+func (w *sinkWriter) nextTicket() (t breaker.Ticket, refused bool) {
+	if w.br == nil {
+		return breaker.Ticket{}, false
+	}
+	t, ok := w.br.Allow()
+	return t, !ok
 }
 
 // waitToRetry waits d, or until Shutdown gives up on the writer (false).
