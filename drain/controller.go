@@ -27,6 +27,12 @@ type Stage struct {
 	// stages after it. Each Run is called on its own goroutine, after the
 	// previous stage has returned.
 	Run func(ctx context.Context, s Strategy) error
+	// Always runs the stage even when the overrun ran out before its turn,
+	// provided no stage before it is still running: for a step that does
+	// not wait and must happen whatever else was cut short (the engine's
+	// "stop intake", which closes the queue; skipped, it left an engine
+	// that went on accepting events and could never be shut down).
+	Always bool
 }
 
 // Shutdowner is what HandleSignals drives. *Controller implements it; an
@@ -231,10 +237,12 @@ func (c *Controller) drain(ctx context.Context, s Strategy, hs []handler) (Repor
 
 	var accErrs []error
 	var before []Account
+	startFailed := false
 	if f := c.cfg.accounting; f != nil {
 		var err error
 		if before, err = readAccounts(f); err != nil {
 			accErrs = append(accErrs, fmt.Errorf("drain: accounting at the start: %w", err))
+			startFailed = true
 		}
 	}
 
@@ -255,15 +263,20 @@ func (c *Controller) drain(ctx context.Context, s Strategy, hs []handler) (Repor
 	// Stages: one at a time, in order.
 	sg := newGroup(c, len(c.cfg.stages))
 	for i, st := range c.cfg.stages {
-		if hard.Err() != nil {
-			for j := i; j < len(c.cfg.stages); j++ {
-				sg.steps[j] = Step{Name: c.cfg.stages[j].Name, Skipped: true}
-			}
-			break
+		if hard.Err() != nil && (!st.Always || sg.pending > 0) {
+			sg.steps[i] = Step{Name: st.Name, Skipped: true}
+			continue
 		}
 		run := st.Run
 		sg.start(i, st.Name, dctx, func(ctx context.Context) error { return run(ctx, s) })
-		sg.wait(nil, hard.Done())
+		if hard.Err() == nil {
+			sg.wait(nil, hard.Done())
+			continue
+		}
+		// An Always stage past the overrun gets an overrun of its own.
+		grace, stop := context.WithTimeout(context.Background(), c.cfg.overrun)
+		sg.wait(nil, grace.Done())
+		stop()
 	}
 
 	// Handlers still running get the overrun past their context's end.
@@ -272,9 +285,15 @@ func (c *Controller) drain(ctx context.Context, s Strategy, hs []handler) (Repor
 
 	if f := c.cfg.accounting; f != nil {
 		after, err := readAccounts(f)
-		if err != nil {
+		switch {
+		case err != nil:
 			accErrs = append(accErrs, fmt.Errorf("drain: accounting at the end: %w", err))
-		} else {
+			r.AccountingFailed = true
+		case startFailed:
+			// No base to take the drain's figures from: none, rather
+			// than totals since the start passed off as the drain's.
+			r.AccountingFailed = true
+		default:
 			r.Accounts = deltas(before, after)
 		}
 	}
@@ -337,14 +356,34 @@ func withOverrun(soft context.Context, d time.Duration) (context.Context, func()
 }
 
 // readAccounts calls f, recovering a panic, and copies what it returns so
-// that f may reuse its maps.
+// that f may reuse its maps. f runs on a goroutine of its own: a
+// runtime.Goexit in it (which no recover stops) then ends that goroutine,
+// not the one running Shutdown, which would never have returned.
 func readAccounts(f func() []Account) (accs []Account, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			accs, err = nil, panicError(v)
-		}
+	type result struct {
+		accs []Account
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		returned := false
+		defer func() {
+			switch v := recover(); {
+			case v != nil:
+				ch <- result{err: panicError(v)}
+			case !returned:
+				ch <- result{err: errors.New("panic: runtime.Goexit called")}
+			}
+		}()
+		got := f()
+		returned = true
+		ch <- result{accs: got}
 	}()
-	accs = slices.Clone(f())
+	r := <-ch
+	if r.err != nil {
+		return nil, r.err
+	}
+	accs = slices.Clone(r.accs)
 	for i := range accs {
 		accs[i].Dropped = cloneMap(accs[i].Dropped)
 		accs[i].Withheld = cloneMap(accs[i].Withheld)

@@ -766,3 +766,30 @@ func TestAccountingPanics(t *testing.T) {
 	require.EqualError(t, err, "drain: accounting at the end: panic: counters gone")
 	assert.Nil(t, r.Accounts)
 }
+
+// A stage marked Always runs even when the overrun ran out before its
+// turn (here a slow accounting read at the start took the drain past its
+// deadline and the overrun), while the others are skipped. The engine
+// marks "stop intake" so: skipped, it left an engine that went on
+// accepting events and could never be shut down. Mutation caught:
+// skipping every stage once the overrun has passed.
+func TestAnAlwaysStageRunsAfterTheOverrun(t *testing.T) {
+	var calls atomic.Int32
+	var alwaysRan, otherRan atomic.Bool
+	c := mustNew(t, WithOverrun(5*time.Millisecond),
+		WithAccounting(func() []Account {
+			if calls.Add(1) == 1 {
+				time.Sleep(100 * time.Millisecond) // past the deadline and the overrun
+			}
+			return nil
+		}),
+		WithStages(
+			Stage{Name: "close intake", Run: func(context.Context, Strategy) error { alwaysRan.Store(true); return nil }, Always: true},
+			stage("other", func(context.Context, Strategy) error { otherRan.Store(true); return nil })))
+	r, err := c.Shutdown(context.Background(), Graceful(10*time.Millisecond))
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.True(t, alwaysRan.Load(), "the Always stage ran")
+	assert.False(t, r.Stages[0].Skipped)
+	assert.False(t, otherRan.Load())
+	assert.True(t, r.Stages[1].Skipped)
+}

@@ -48,8 +48,13 @@ type Report struct {
 	// Stages are the owner's stages, in order.
 	Stages []Step
 	// Accounts are the units of the end read, in its order, with what
-	// they did during the drain. Empty without WithAccounting.
+	// they did during the drain. Empty without WithAccounting, and when
+	// a read failed (AccountingFailed).
 	Accounts []AccountReport
+	// AccountingFailed is set when the accounting read at the start or
+	// the end failed (its function panicked): what the drain lost is then
+	// unknown, and Clean says false.
+	AccountingFailed bool
 }
 
 // Step is what one handler or stage did.
@@ -109,7 +114,7 @@ func (a AccountReport) dropped() uint64 {
 // panicked, timed out, was abandoned or skipped, the deadline was not hit,
 // no unit is stuck and nothing was lost.
 func (r Report) Clean() bool {
-	if r.DeadlineHit || r.Lost() > 0 {
+	if r.DeadlineHit || r.AccountingFailed || r.Lost() > 0 {
 		return false
 	}
 	for _, s := range slices.Concat(r.Handlers, r.Stages) {
@@ -144,9 +149,12 @@ func (r Report) String() string {
 	}
 	writeSteps(&b, "handlers", r.Handlers)
 	writeSteps(&b, "stages", r.Stages)
-	if len(r.Accounts) == 0 {
+	switch {
+	case r.AccountingFailed:
+		b.WriteString("accounts: unknown, the accounting read failed\n")
+	case len(r.Accounts) == 0:
 		b.WriteString("accounts: none\n")
-	} else {
+	default:
 		b.WriteString("accounts:\n")
 		for _, a := range r.Accounts {
 			fmt.Fprintf(&b, "  %q: delivered %d, failed %d, dropped %d", a.Name, a.Delivered, a.Failed, a.dropped())
@@ -268,8 +276,10 @@ type reportJSON struct {
 	Handlers    []Step          `json:"handlers"`
 	Stages      []Step          `json:"stages"`
 	Accounts    []AccountReport `json:"accounts"`
-	Lost        uint64          `json:"lost"`
-	Clean       bool            `json:"clean"`
+	// AccountingFailed is omitted when false.
+	AccountingFailed bool   `json:"accounting_failed,omitempty"`
+	Lost             uint64 `json:"lost"`
+	Clean            bool   `json:"clean"`
 }
 
 // MarshalJSON writes the report as one object: "strategy" as its text,
@@ -279,17 +289,18 @@ type reportJSON struct {
 // are written as [], not null), and the derived "lost" and "clean".
 func (r Report) MarshalJSON() ([]byte, error) {
 	return json.Marshal(reportJSON{
-		Strategy:    r.Strategy,
-		Started:     r.Started,
-		Duration:    r.Duration.String(),
-		DurationNS:  int64(r.Duration),
-		Deadline:    r.Deadline,
-		DeadlineHit: r.DeadlineHit,
-		Handlers:    nonNil(r.Handlers),
-		Stages:      nonNil(r.Stages),
-		Accounts:    nonNil(r.Accounts),
-		Lost:        r.Lost(),
-		Clean:       r.Clean(),
+		Strategy:         r.Strategy,
+		Started:          r.Started,
+		Duration:         r.Duration.String(),
+		DurationNS:       int64(r.Duration),
+		Deadline:         r.Deadline,
+		DeadlineHit:      r.DeadlineHit,
+		Handlers:         nonNil(r.Handlers),
+		Stages:           nonNil(r.Stages),
+		Accounts:         nonNil(r.Accounts),
+		AccountingFailed: r.AccountingFailed,
+		Lost:             r.Lost(),
+		Clean:            r.Clean(),
 	})
 }
 

@@ -14,12 +14,18 @@ import (
 // errorReporter delivers internal errors to the configured handler, or by
 // default to stderr at most once per second with a count of those it
 // suppressed. It never runs on a logging caller's goroutine.
+//
+// The default handler decides under its mutex and writes after: a
+// stderr that blocks (a full pipe) holds up the one goroutine printing,
+// never the reports it suppresses. What a burst suppressed is printed a
+// second after the line before it (tail), and at Shutdown (finish).
 type errorReporter struct {
 	handler    func(error)
 	count      atomic.Uint64
 	mu         sync.Mutex
 	last       time.Time
 	suppressed int
+	tail       *time.Timer // prints the suppressed count; nil when none is due
 }
 
 func (r *errorReporter) init(h func(error)) { r.handler = h }
@@ -34,18 +40,48 @@ func (r *errorReporter) report(err error) {
 		return
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	now := time.Now()
 	if now.Sub(r.last) < time.Second {
 		r.suppressed++
+		if r.tail == nil {
+			r.tail = time.AfterFunc(r.last.Add(time.Second).Sub(now), r.printTail)
+		}
+		r.mu.Unlock()
 		return
 	}
-	if r.suppressed > 0 {
-		fmt.Fprintf(os.Stderr, "shardlog: %v (and %d more errors in the last second)\n", err, r.suppressed)
+	n := r.suppressed
+	r.last, r.suppressed = now, 0
+	r.mu.Unlock()
+	if n > 0 {
+		fmt.Fprintf(os.Stderr, "shardlog: %v (after %d more errors, suppressed)\n", err, n)
 	} else {
 		fmt.Fprintf(os.Stderr, "shardlog: %v\n", err)
 	}
-	r.last, r.suppressed = now, 0
+}
+
+// printTail prints the count of the errors suppressed since the last
+// line, if any are left to print.
+func (r *errorReporter) printTail() {
+	r.mu.Lock()
+	n := r.suppressed
+	r.tail = nil
+	if n == 0 {
+		r.mu.Unlock()
+		return
+	}
+	r.last, r.suppressed = time.Now(), 0
+	r.mu.Unlock()
+	fmt.Fprintf(os.Stderr, "shardlog: %d more errors, suppressed (at most one line a second)\n", n)
+}
+
+// finish prints what is left to print, at Shutdown, and stops the timer.
+func (r *errorReporter) finish() {
+	r.mu.Lock()
+	t := r.tail
+	r.mu.Unlock()
+	if t != nil && t.Stop() {
+		r.printTail()
+	}
 }
 
 // safely runs a user callback (enricher, filter), reporting a panic

@@ -48,7 +48,14 @@ func (w *sinkWriter) prepareMarker() bool {
 	if n == 0 {
 		return false
 	}
-	ev.Time = time.Now()
+	// The marker goes first in the batch: it takes the first event's
+	// time and Mono, so the sink's printed times stay in the order it
+	// receives records (the clock now would run ahead of the batch by the
+	// pipeline's latency).
+	ev.Time = w.entries[0].Event.Time
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
 	ev.Mono = w.entries[0].Event.Mono
 	ev.Level = core.LevelWarn
 	ev.Message = markerMessage

@@ -424,8 +424,11 @@ const maxWriteCoalescing = time.Second
 // WithErrorHandler receives internal errors: sink write failures, sink
 // panics, encoder panics. It is called from pipeline goroutines, never
 // from a logging caller, and must not log through the same engine at a
-// rate that could feed back. Default: one line to stderr, at most one per
-// second, with a count of those suppressed.
+// rate that could feed back. A panic in it is recovered; it must not call
+// runtime.Goexit (t.FailNow, t.Fatal from a test), which no recover stops
+// and which would end the pipeline goroutine calling it. Default: one
+// line to stderr, at most one per second, with a count of those
+// suppressed printed a second later (or at Shutdown).
 func WithErrorHandler(f func(error)) Option { return optionFunc(func(c *config) { c.onError = f }) }
 
 // WithCaller records the call site (file:line) of every event. Off by
@@ -436,7 +439,9 @@ func WithCaller(on bool) Option { return optionFunc(func(c *config) { c.addCalle
 // wrappers around Logger.
 func WithCallerSkip(n int) Option { return optionFunc(func(c *config) { c.callerSkip = n }) }
 
-// WithEnricher adds an enricher to the pipeline.
+// WithEnricher adds an enricher to the pipeline. It runs on a flusher: a
+// panic is recovered and reported; runtime.Goexit (t.FailNow) must not be
+// called, as for WithErrorHandler.
 func WithEnricher(f Enricher) Option {
 	return optionFunc(func(c *config) {
 		if f == nil {
@@ -447,7 +452,9 @@ func WithEnricher(f Enricher) Option {
 	})
 }
 
-// WithFilter adds a filter to the pipeline.
+// WithFilter adds a filter to the pipeline. It runs on a flusher: a panic
+// is recovered and reported (the event is kept); runtime.Goexit
+// (t.FailNow) must not be called, as for WithErrorHandler.
 func WithFilter(f Filter) Option {
 	return optionFunc(func(c *config) {
 		if f == nil {

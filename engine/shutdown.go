@@ -32,7 +32,7 @@ import (
 func (e *Engine) newController() (*drain.Controller, error) {
 	return drain.New(
 		drain.WithStages(
-			drain.Stage{Name: "stop intake", Run: e.stopIntake},
+			drain.Stage{Name: "stop intake", Run: e.stopIntake, Always: true},
 			drain.Stage{Name: "drain shards", Run: e.drainShards},
 			drain.Stage{Name: "deliver held", Run: e.deliverHeld},
 			drain.Stage{Name: "flush sinks", Run: e.flushSinks},
@@ -86,6 +86,7 @@ func (e *Engine) Shutdown(ctx context.Context, strategy ...drain.Strategy) (Repo
 		return e.Stats(), fmt.Errorf("engine: Shutdown takes at most one strategy, got %d", len(strategy))
 	}
 	dr, err := e.ctrl.Shutdown(ctx, s)
+	e.errs.finish()
 	rep := e.Stats()
 	if !dr.Started.IsZero() {
 		rep.Drain = &dr
