@@ -161,7 +161,12 @@ func (c *config) validateBudget() error {
 // charged this much plus its events' footprints and encoded bytes.
 func (e *Engine) batchBytes() int64 {
 	n := int64(e.cfg.batchSize)
-	return n*int64(unsafe.Sizeof(core.Event{})+3) + int64(len(e.encoders))*(n+1)*4 + int64(unsafe.Sizeof(batch{}))
+	// Per event: its slot, order (2), class (1) and merge key (8); per
+	// event and encoder: its offset (4) and bad flag (1); and the lines'
+	// headers.
+	enc := int64(len(e.encoders))
+	return n*int64(unsafe.Sizeof(core.Event{})+2+1+8) + enc*((n+1)*4+n+int64(unsafe.Sizeof(encoded{}))) +
+		int64(unsafe.Sizeof(batch{}))
 }
 
 // MemoryOverhead is the most memory the engine keeps alive outside its

@@ -59,6 +59,8 @@ type flusher struct {
 	wm     atomic.Int64 // the shard's watermark; math.MaxInt64 when done
 	timer  *time.Timer
 
+	queued []int // shed's scratch: batches queued per writer
+
 	// carried[i] is the highest watermark of a batch dropped for writer i,
 	// or of one writer i wanted none of, not yet handed to it on a later
 	// lane entry (flusher-private).
@@ -499,29 +501,49 @@ func (f *flusher) charge(b *batch, start int) {
 // shed drops, for the sink that is furthest behind, the oldest batches
 // this shard has queued for it, until the budget is back under its trim
 // mark. The victim is the sink with the most batches queued over all
-// shards (and more than one per shard: a sink that keeps up has at most
-// about that many in flight), so a sink that keeps up loses nothing to
-// one that stalls, even on a shard where the stalled sink's lane happens
-// to be short: that shard sheds nothing, and the shards where the backlog
-// is shed it. Each dropped batch counts as budget for that sink alone;
-// its memory returns once every sink is done with it. Batches a writer
-// has already taken are not shed: when they alone fill the budget, new
-// events are refused instead (admit).
+// shards, among those that are behind: more than one batch per shard in
+// all (a sink that keeps up has at most about that many in flight), more
+// than one in this shard's lane, or two or more, and more than one beyond
+// the sink with the fewest (a stalled sink whose few batches are large,
+// spread one per shard: counted by the first rule alone, they were never
+// shed, and the budget stayed full for every sink). So a sink that keeps up loses nothing to one that
+// stalls. Each dropped batch counts as budget for that sink alone; its
+// memory returns once every sink is done with it. Batches a writer has
+// already taken are not shed: when they alone fill the budget, new events
+// are refused instead (admit).
+//
+// A batch of Block events is not shed for a sink that is still writing
+// (not lagging): shed stops, and Block callers wait at admission, as the
+// policy promises (GUARANTEES, "Isolation"). Shed for a working sink, a
+// paced sink's backlog never reached the pacing depth, and nearly all of
+// its Block events were dropped.
 func (f *flusher) shed() {
 	e := f.e
 	for e.budget.AboveTrimMark() {
 		var victim *sinkWriter
-		most := len(e.flushers)
+		most, least := 0, math.MaxInt
+		queued := f.queued[:0]
 		for _, w := range e.writers {
 			n := 0
 			for _, l := range w.lanes {
 				n += l.len()
 			}
-			if n > most {
+			queued = append(queued, n)
+			least = min(least, n)
+		}
+		f.queued = queued
+		for i, w := range e.writers {
+			n := queued[i]
+			behind := n > len(e.flushers) || w.lanes[f.shard].len() > 1 ||
+				(len(e.writers) > 1 && n >= 2 && n > least+1) // behind the others
+			if behind && n > most {
 				victim, most = w, n
 			}
 		}
 		if victim == nil {
+			return
+		}
+		if victim.lanes[f.shard].oldestBlocking() && !victim.lagging.Load() {
 			return
 		}
 		b, wm := victim.lanes[f.shard].pop()
@@ -537,7 +559,9 @@ func (f *flusher) shed() {
 // dropFor accounts for b's events that w takes as dropped for w (reason
 // r), and releases w's reference to b. The caller hands b's watermark on.
 func (f *flusher) dropFor(w *sinkWriter, b *batch, r Reason) {
-	w.lagging.Store(true)
+	if r != Budget { // a shed is no sign of a stall (and would end pacing)
+		w.lagging.Store(true)
+	}
 	w.counters.dropped[r].Add(uint64(w.countRemaining(w.skip(cursor{b: b, shard: f.shard}))))
 	b.release()
 }
@@ -739,8 +763,10 @@ func (f *flusher) push(w *sinkWriter, b *batch, wm int64) bool {
 		return false
 	}
 	l := w.lanes[f.shard]
-	if b.blocking && l.len() >= lanePace && !w.lagging.Load() {
-		f.pace(w, l)
+	// A lane shallower than lanePace paces at its depth: else it would
+	// fill, and drop Block events sink-lagging, before pacing began.
+	if pace := min(lanePace, f.e.cfg.laneDepth); b.blocking && l.len() >= pace && !w.lagging.Load() {
+		f.pace(w, l, pace)
 	}
 	for !l.push(b, wm, f.e.cfg.laneDepth) {
 		if old, owm := l.pop(); old != nil {
@@ -767,19 +793,20 @@ const lanePace = 4
 // input (1024 slots are 10ms at 100 000 events/s per shard).
 const stallAfter = 5 * time.Millisecond
 
-// pace waits until w's lane l has room below lanePace, w has stalled (no
+// pace waits until w's lane l has room below depth (lanePace, or the
+// lane's own depth when smaller), w has stalled (no
 // write completed for stallAfter: marked lagging), or w is abandoned.
 // The writer signals room when it takes a batch while we pace (a Dekker
 // pair: we store pacing and then look at the lane, it pops and then looks
 // at pacing), so the flusher resumes as soon as there is room, not after
 // a sleep that on Linux lasts a millisecond whatever it asks for.
-func (f *flusher) pace(w *sinkWriter, l *lane) {
+func (f *flusher) pace(w *sinkWriter, l *lane, depth int) {
 	f.pacing.Store(true)
 	defer f.pacing.Store(false)
 	writes := w.counters.writes.Load()
 	f.timer.Reset(stallAfter)
 	defer f.timer.Stop()
-	for l.len() >= lanePace {
+	for l.len() >= depth {
 		if w.abandoned.Load() || w.discarding.Load() || w.lagging.Load() {
 			return
 		}

@@ -78,6 +78,19 @@ func (l *lane) pop() (*batch, int64) {
 	}
 }
 
+// oldestBlocking reports whether the oldest batch queued holds events
+// logged under Block. Only the lane's flusher calls it (it alone pushes,
+// so the slot is not reused meanwhile); a pop racing it makes the answer
+// about a batch just taken, which is as good.
+func (l *lane) oldestBlocking() bool {
+	h := l.head.Load()
+	if h == l.tail.Load() {
+		return false
+	}
+	b := l.slots[h&l.mask].b.Load()
+	return b != nil && b.blocking
+}
+
 // len is the number of batches queued (a snapshot).
 func (l *lane) len() int { return int(l.tail.Load() - l.head.Load()) }
 

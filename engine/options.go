@@ -375,9 +375,10 @@ func WithContextBoundsWait(on bool) Option {
 func WithBatchSize(n int) Option { return optionFunc(func(c *config) { c.batchSize = n }) }
 
 // WithLaneDepth sets how many batches one shard may queue for one sink.
-// A flusher never waits for a sink: when a sink's lane is full, the
-// lane's oldest batch is dropped for that sink (sink-lagging) to make
-// room. By default the lanes hold as many batches as the memory budget
+// A flusher waits for a sink only to pace Block batches for a sink that
+// is still writing (at 4 batches, or the lane's depth if smaller);
+// otherwise, when a sink's lane is full, the lane's oldest batch is
+// dropped for that sink (sink-lagging) to make room. By default the lanes hold as many batches as the memory budget
 // can pay for, so only the budget decides (or 4 with the budget off).
 // Must be in 1..65536.
 func WithLaneDepth(n int) Option {
