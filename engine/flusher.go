@@ -544,7 +544,12 @@ func (f *flusher) shed() {
 			return
 		}
 		if victim.lanes[f.shard].oldestBlocking() && !victim.lagging.Load() {
-			return
+			if !victim.hungInCall() {
+				return // still writing: its Block callers wait at admission
+			}
+			// Hung in a call with its Block backlog, which pacing never
+			// saw (the budget stopped the callers first): stalled.
+			victim.lagging.Store(true)
 		}
 		b, wm := victim.lanes[f.shard].pop()
 		if b == nil {

@@ -67,7 +67,7 @@ func (w *sinkWriter) report(t breaker.Ticket, err error, late bool, took time.Du
 		return
 	}
 	switch {
-	case err != nil && (w.abandoned.Load() || w.discarding.Load()) && errors.Is(err, context.Canceled):
+	case w.canceledByShutdown(err):
 		// The shutdown canceled the call: nothing learned about the sink
 		// (counting it a failure opened breakers during every drain that
 		// cut a write short).
@@ -314,12 +314,15 @@ func (w *sinkWriter) writeWithRetries(all []core.Entry, ticket breaker.Ticket, m
 			return out
 		}
 		if !w.waitToRetry(p.backoff(attempt)) {
-			// The attempt failed (reported here), and Shutdown took the
-			// rest before it could be tried again.
+			// Shutdown took the rest before it could be tried again. The
+			// attempt is reported as failed unless it was the shutdown
+			// that canceled it (that says nothing about the sink).
 			if err == nil {
 				err = errShortWrite(n, len(w.entries))
 			}
-			w.callFailed(err)
+			if !w.canceledByShutdown(err) {
+				w.callFailed(err)
+			}
 			out.halted, out.err = true, nil
 			return out
 		}
@@ -335,6 +338,12 @@ func (w *sinkWriter) writeWithRetries(all []core.Entry, ticket breaker.Ticket, m
 		w.counters.retries.Add(1)
 		attempt++
 	}
+}
+
+// canceledByShutdown reports whether err is a sink call's answer to
+// Shutdown canceling it (abandoned at the deadline, or Immediate).
+func (w *sinkWriter) canceledByShutdown(err error) bool {
+	return err != nil && (w.abandoned.Load() || w.discarding.Load()) && errors.Is(err, context.Canceled)
 }
 
 // nextTicket asks the breaker for the next call of a batch under way;

@@ -49,8 +49,14 @@ type sinkWriter struct {
 	// its accounting, and never waits on a hung sink.
 	abandoned atomic.Bool
 	inCall    atomic.Bool
-	settled   chan struct{} // closed once the writer has counted everything it held
-	flushed   chan struct{} // closed once its last Flush returned (or was skipped)
+	// callStart is when the current Write began (e.mono()), for shed to
+	// tell a sink that has hung with Block events from one still writing.
+	callStart atomic.Int64
+	// writeAvg is a moving average of the Write calls' durations (ns),
+	// updated by the writer alone (writeOnce).
+	writeAvg atomic.Int64
+	settled  chan struct{} // closed once the writer has counted everything it held
+	flushed  chan struct{} // closed once its last Flush returned (or was skipped)
 	// discarding is set by an Immediate shutdown: the writer counts what
 	// it holds and what its lanes hold as dropped (shutdown), the call in
 	// progress is cut short, and the sink is flushed and closed with the
@@ -496,6 +502,20 @@ func (w *sinkWriter) enterCall() bool {
 
 func (w *sinkWriter) leaveCall() { w.inCall.Store(false) }
 
+// hungInCall reports whether the writer has been inside one sink call
+// for longer than twice stallAfter and than sixteen of its usual calls
+// (writeAvg): a sink that has hung, as opposed to one whose calls are
+// slow but complete (a 2ms write took over 20ms now and then under the
+// race detector on 2 busy cores). A sink that never completed a call is
+// hung after 10ms.
+func (w *sinkWriter) hungInCall() bool {
+	if !w.inCall.Load() {
+		return false
+	}
+	limit := max(2*int64(stallAfter), 16*w.writeAvg.Load())
+	return w.e.mono()-w.callStart.Load() > limit
+}
+
 // isSettled reports whether the writer has counted everything it held
 // (it finished, or gave up after Shutdown abandoned it).
 func (w *sinkWriter) isSettled() bool {
@@ -521,6 +541,7 @@ func (w *sinkWriter) write() {
 		return
 	}
 	defer w.leaveCall()
+	w.callStart.Store(w.e.mono())
 	ticket, ok := w.admit()
 	if !ok {
 		clear(w.entries)
@@ -609,6 +630,8 @@ func (w *sinkWriter) writeOnce(ticket breaker.Ticket) (n int, err error) {
 	}
 	w.report(ticket, err, late, took)
 	w.latency.Record(int64(took))
+	avg := w.writeAvg.Load()
+	w.writeAvg.Store(avg + (int64(took)-avg)/8)
 	if late {
 		w.counters.timeouts.Add(1)
 	}
