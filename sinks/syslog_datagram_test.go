@@ -51,20 +51,3 @@ func TestSyslogRejectsADatagramTheSocketRefuses(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 }
-
-// A Line longer than the datagram limit (made elsewhere: the sink's own
-// encoder cuts to size) is rejected alone (core.ErrRejected). Mutation
-// caught: the oversize error without Unwrap (the entries after it were
-// retried and failed with it under the engine).
-func TestSyslogOversizedDatagramLineIsRejected(t *testing.T) {
-	srv := newSyslogServer(t, "udp")
-	s, err := sinks.NewSyslog(srv.options())
-	require.NoError(t, err)
-	defer s.Close(bg)
-	evs := sinktest.Events(3)
-	batch := entriesFor(s, evs)
-	batch[1].Line = []byte(strings.Repeat("x", 3000) + "\n")
-	n, err := s.Write(bg, batch)
-	require.Equal(t, 1, n)
-	require.ErrorIs(t, err, core.ErrRejected)
-}

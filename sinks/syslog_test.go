@@ -222,8 +222,10 @@ func TestSyslogCutsDatagramsToMaxMessageSize(t *testing.T) {
 }
 
 // A Line longer than a datagram may be (not one the sink's encoder made:
-// it cuts to size) is refused, counted as not written with the rest of
-// the batch, and the connection is kept.
+// it cuts to size) is rejected alone (core.ErrRejected): the entries
+// after it go with the next Write, and the connection is kept. Mutation
+// caught: the oversize error without Unwrap (under the engine the entries
+// after it were retried and failed with it).
 func TestSyslogRefusesOversizedDatagram(t *testing.T) {
 	srv := newSyslogServer(t, "udp")
 	s, err := sinks.NewSyslog(srv.options())
@@ -234,6 +236,7 @@ func TestSyslogRefusesOversizedDatagram(t *testing.T) {
 	batch[1].Line = []byte(strings.Repeat("x", 3000) + "\n")
 	n, err := s.Write(bg, batch)
 	require.EqualError(t, err, "sinks: syslog: message of 3000 bytes exceeds MaxMessageSize 2048")
+	require.ErrorIs(t, err, core.ErrRejected)
 	require.Equal(t, 1, n)
 	n, err = s.Write(bg, batch[2:])
 	require.NoError(t, err)
