@@ -33,10 +33,11 @@ func (r *errorReporter) init(h func(error)) { r.handler = h }
 func (r *errorReporter) report(err error) {
 	r.count.Add(1)
 	if r.handler != nil {
-		func() {
-			defer func() { _ = recover() }() // a panicking handler must not kill the pipeline
-			r.handler(err)
-		}()
+		// On a goroutine of its own, waited for: a panic is recovered, and
+		// a runtime.Goexit (t.FailNow in a test's handler) ends that
+		// goroutine, not the flusher or writer reporting (errors are rare:
+		// a goroutine each is cheap).
+		isolated(func() { r.handler(err) })
 		return
 	}
 	r.mu.Lock()
@@ -82,6 +83,22 @@ func (r *errorReporter) finish() {
 	if t != nil && t.Stop() {
 		r.printTail()
 	}
+}
+
+// isolated runs f on a goroutine of its own and waits for it to end:
+// returned, panicked (recovered, reported as the result) or ended by
+// runtime.Goexit, which no recover stops and which would otherwise end
+// the caller's goroutine. For user callbacks that run rarely on the
+// pipeline (the error handler, a breaker's OnStateChange).
+func isolated(f func()) (panicked any) {
+	done := make(chan any, 1)
+	go func() {
+		var v any
+		defer func() { done <- v }() // runs on return, panic and Goexit
+		defer func() { v = recover() }()
+		f()
+	}()
+	return <-done
 }
 
 // safely runs a user callback (enricher, filter), reporting a panic

@@ -2,10 +2,13 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,4 +105,30 @@ func TestSuppressedErrorDoesNotWaitForABlockedStderr(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 		t.Fatal("a report the rate limiter suppresses waited for stderr, blocking its pipeline goroutine")
 	}
+}
+
+// A user error handler that calls runtime.Goexit (t.FailNow from a test's
+// handler) ends only its own goroutine: the writer that reported goes on,
+// and the events after the failed Write reach the sink. Mutation caught:
+// calling the handler on the writer's goroutine (the writer died, Flush
+// said "engine: closed" on an open engine, and nothing more was written).
+func TestAnErrorHandlerCallingGoexitDoesNotEndTheWriter(t *testing.T) {
+	mem := sinks.NewMemory(sinks.MemoryOptions{})
+	mem.SetErr(errors.New("first write fails"))
+	var calls atomic.Int32
+	e, err := New(WithSink(mem, SinkRetry(NoRetry)), WithErrorHandler(func(error) {
+		calls.Add(1)
+		runtime.Goexit()
+	}))
+	require.NoError(t, err)
+	defer func() { _, _ = e.Shutdown(context.Background()) }()
+	e.Logger().Info("fails")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, e.Flush(ctx))
+	require.Positive(t, calls.Load(), "the handler was called")
+	mem.SetErr(nil)
+	e.Logger().Info("after")
+	require.NoError(t, e.Flush(ctx), "the writer is alive")
+	require.Equal(t, uint64(1), e.Stats().Sinks[0].Written)
 }

@@ -425,9 +425,9 @@ const maxWriteCoalescing = time.Second
 // WithErrorHandler receives internal errors: sink write failures, sink
 // panics, encoder panics. It is called from pipeline goroutines, never
 // from a logging caller, and must not log through the same engine at a
-// rate that could feed back. A panic in it is recovered; it must not call
-// runtime.Goexit (t.FailNow, t.Fatal from a test), which no recover stops
-// and which would end the pipeline goroutine calling it. Default: one
+// rate that could feed back. It runs on a goroutine of its own, waited
+// for: a panic is recovered, and a runtime.Goexit (t.FailNow) ends only
+// that goroutine. Default: one
 // line to stderr, at most one per second, with a count of those
 // suppressed printed a second later (or at Shutdown).
 func WithErrorHandler(f func(error)) Option { return optionFunc(func(c *config) { c.onError = f }) }
@@ -441,8 +441,8 @@ func WithCaller(on bool) Option { return optionFunc(func(c *config) { c.addCalle
 func WithCallerSkip(n int) Option { return optionFunc(func(c *config) { c.callerSkip = n }) }
 
 // WithEnricher adds an enricher to the pipeline. It runs on a flusher: a
-// panic is recovered and reported; runtime.Goexit (t.FailNow) must not be
-// called, as for WithErrorHandler.
+// panic is recovered and reported; it must not call runtime.Goexit
+// (t.FailNow), which no recover stops and which would end the flusher.
 func WithEnricher(f Enricher) Option {
 	return optionFunc(func(c *config) {
 		if f == nil {
@@ -454,8 +454,8 @@ func WithEnricher(f Enricher) Option {
 }
 
 // WithFilter adds a filter to the pipeline. It runs on a flusher: a panic
-// is recovered and reported (the event is kept); runtime.Goexit
-// (t.FailNow) must not be called, as for WithErrorHandler.
+// is recovered and reported (the event is kept); it must not call
+// runtime.Goexit (t.FailNow), which would end the flusher.
 func WithFilter(f Filter) Option {
 	return optionFunc(func(c *config) {
 		if f == nil {

@@ -35,9 +35,12 @@ func newSinkBreaker(e *Engine, sc sinkConfig) *breaker.Breaker {
 			e.errs.report(fmt.Errorf("engine: sink %s: circuit breaker %s -> %s", name, from, to))
 		}
 		if user != nil {
-			// Runs on the sink's writer: a panic is recovered and
-			// reported, as any user code on the pipeline.
-			e.safely("breaker OnStateChange", func() { user(from, to) })
+			// User code, run from the sink's writer: isolated, so that
+			// a panic is recovered and reported and a Goexit ends only
+			// its own goroutine.
+			if v := isolated(func() { user(from, to) }); v != nil {
+				e.errs.report(fmt.Errorf("engine: sink %s: breaker OnStateChange panicked: %v", name, v))
+			}
 		}
 	}
 	b, err := breaker.New(cfg)
