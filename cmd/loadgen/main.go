@@ -11,8 +11,15 @@
 //
 //	accepted == written + diverted + failed + dropped + pending
 //
-// holds for every sink. Exit status: 0 when it does, 1 when it does not or
-// the shutdown failed, 2 for invalid flags.
+// holds for every sink. Exit status: 0 when it does and nothing failed; 1
+// when it does not, the shutdown failed, a sink failed events or wrote
+// none, or the engine reported errors ("run: FAILED" says which); 130
+// when the run was interrupted ("run: INTERRUPTED"); 2 for invalid flags.
+// Drops by policy (queue-full under DropOldest, say) are reported, not
+// failed: they are the configuration's choice. The service latency at
+// low rates includes the generator's own timer lateness (a sleep on
+// Linux overshoots by up to a millisecond); compare it with the call
+// latency there.
 //
 // Usage:
 //
@@ -180,6 +187,13 @@ func build(c config, console io.Writer) (*pipeline, error) {
 	if c.coalesce != 0 {
 		opts = append(opts, shardlog.WithWriteCoalescing(c.coalesce))
 	}
+	// The engine's options are checked before the log file is made: a
+	// configuration New refuses leaves nothing behind.
+	probe, err := shardlog.New(append(opts[:len(opts):len(opts)], shardlog.WithSink(&discardSink{}))...)
+	if err != nil {
+		return nil, err
+	}
+	shutdownQuietly(probe)
 	var file *shardlog.File
 	if c.usesFile() {
 		f, err := shardlog.NewFile(shardlog.FileOptions{
@@ -208,6 +222,9 @@ func build(c config, console io.Writer) (*pipeline, error) {
 		p.discard = &discardSink{}
 		opts = append(opts, shardlog.WithSink(p.discard, shardlog.SinkName("discard")))
 	}
+	// An interrupt ends a Block wait at once (the calls pass the run's
+	// context).
+	opts = append(opts, shardlog.WithContextBoundsWait(true))
 	eng, err := shardlog.New(opts...)
 	if err != nil {
 		if file != nil {
@@ -240,18 +257,42 @@ func runMain(ctx context.Context, stopSignals func(), args []string, stdout, std
 		fmt.Fprintln(stderr, "Run 'loadgen -h' for the flags.")
 		return 2
 	}
+	// What can be refused is refused before build makes the log file: the
+	// metrics address, and the metrics file (created now, so that a bad
+	// path is not found after the run, throwing its report away).
+	ln, err := listenMetrics(c.metricsAddr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	var metricsFile *os.File
+	if c.metricsJSON != "" {
+		if metricsFile, err = os.Create(c.metricsJSON); err != nil {
+			fmt.Fprintf(stderr, "loadgen: -metrics-json: %v\n", err)
+			if ln != nil {
+				_ = ln.Close()
+			}
+			return 2
+		}
+		defer metricsFile.Close()
+	}
 	p, err := build(c, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
+		if ln != nil {
+			_ = ln.Close()
+		}
+		if metricsFile != nil {
+			_ = os.Remove(c.metricsJSON)
+		}
 		return 2
 	}
 	// The console sink shares standard error with the progress line: a
 	// line rewritten in place would be torn by log lines.
 	tty = tty && !c.usesConsole()
-	_, stopServer, err := serveMetrics(c.metricsAddr, p.eng)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 2
+	stopServer := func() {}
+	if ln != nil {
+		_, stopServer = serveMetricsOn(ln, p.eng)
 	}
 	res, err := runLoad(ctx, c, p, stderr, tty, stopSignals)
 	stopServer()
@@ -259,8 +300,8 @@ func runMain(ctx context.Context, stopSignals func(), args []string, stdout, std
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	if c.metricsJSON != "" {
-		if err := writeMetrics(c.metricsJSON, p.eng); err != nil {
+	if metricsFile != nil {
+		if err := writeMetrics(metricsFile, p.eng); err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
@@ -274,10 +315,21 @@ func runMain(ctx context.Context, stopSignals func(), args []string, stdout, std
 		fmt.Fprintf(stderr, "loadgen: writing the report: %v\n", err)
 		return 1
 	}
-	if res.ShutdownErr != "" || len(res.Mismatches) > 0 {
+	switch {
+	case res.Interrupted:
+		return 130 // as a shell reports a run ended by SIGINT
+	case !res.ok():
 		return 1
 	}
 	return 0
+}
+
+// shutdownQuietly shuts an engine down after a usage error: its files are
+// closed and its goroutines stopped before the command exits.
+func shutdownQuietly(e *shardlog.Engine) {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	_, _ = e.Shutdown(ctx)
 }
 
 // isTerminal reports whether f is a character device, where the progress
@@ -321,6 +373,7 @@ func runLoad(ctx context.Context, c config, p *pipeline, progressOut io.Writer, 
 
 	w.run(ctx, start, c.duration)
 	generate := time.Since(start)
+	interrupted := ctx.Err() != nil
 	if stopSignals != nil {
 		stopSignals()
 	}
@@ -337,7 +390,9 @@ func runLoad(ctx context.Context, c config, p *pipeline, progressOut io.Writer, 
 	if p.discard != nil {
 		discarded = int64(p.discard.Events())
 	}
-	return newResult(c, p.eng, w, rep, shutdownErr, generate, wall, discarded), nil
+	res := newResult(c, p.eng, w, rep, shutdownErr, generate, wall, discarded)
+	res.Interrupted = interrupted
+	return res, nil
 }
 
 // serveMetrics serves the engine's metrics at addr/metrics.json and, in
@@ -345,13 +400,29 @@ func runLoad(ctx context.Context, c config, p *pipeline, progressOut io.Writer, 
 // the returned stop is called, and returns the address it listens on;
 // with an empty addr it does nothing.
 func serveMetrics(addr string, e *shardlog.Engine) (net.Addr, func(), error) {
+	ln, err := listenMetrics(addr)
+	if err != nil || ln == nil {
+		return nil, func() {}, err
+	}
+	a, stop := serveMetricsOn(ln, e)
+	return a, stop, nil
+}
+
+// listenMetrics listens on addr for the metrics server (nil for none), so
+// that a bad address is refused before the run makes any file.
+func listenMetrics(addr string) (net.Listener, error) {
 	if addr == "" {
-		return nil, func() {}, nil
+		return nil, nil
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, nil, fmt.Errorf("loadgen: -metrics-addr: %w", err)
+		return nil, fmt.Errorf("loadgen: -metrics-addr: %w", err)
 	}
+	return ln, nil
+}
+
+// serveMetricsOn serves e's metrics on ln until the returned stop.
+func serveMetricsOn(ln net.Listener, e *shardlog.Engine) (net.Addr, func()) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics.json", e.MetricsHandler())
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
@@ -369,17 +440,20 @@ func serveMetrics(addr string, e *shardlog.Engine) (net.Addr, func(), error) {
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 		<-done
-	}, nil
+	}
 }
 
 // writeMetrics writes the engine's final metrics, histograms included, as
 // indented JSON to path.
-func writeMetrics(path string, e *shardlog.Engine) error {
+func writeMetrics(f *os.File, e *shardlog.Engine) error {
 	data, err := json.MarshalIndent(e.Metrics(true), "", "  ")
 	if err != nil {
 		return fmt.Errorf("loadgen: -metrics-json: %w", err)
 	}
-	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+	if _, err := f.Write(append(data, '\n')); err != nil {
+		return fmt.Errorf("loadgen: -metrics-json: %w", err)
+	}
+	if err := f.Close(); err != nil {
 		return fmt.Errorf("loadgen: -metrics-json: %w", err)
 	}
 	return nil

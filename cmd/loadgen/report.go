@@ -136,6 +136,39 @@ type result struct {
 	// Accounting is "exact" or "mismatch"; Mismatches says what failed.
 	Accounting string   `json:"accounting"`
 	Mismatches []string `json:"mismatches,omitempty"`
+	// Interrupted says the run was cut short (SIGINT or SIGTERM).
+	Interrupted bool `json:"interrupted,omitempty"`
+	// Losses says what went wrong for the events, beside the accounting:
+	// a sink that failed events or wrote none, engine errors. Exact
+	// accounting of a run that delivered nothing is still a failed run.
+	Losses []string `json:"losses,omitempty"`
+}
+
+// ok reports whether the run succeeded: complete, accounted for exactly,
+// shut down, and with nothing failed.
+func (r *result) ok() bool {
+	return r.ShutdownErr == "" && len(r.Mismatches) == 0 && len(r.Losses) == 0 && !r.Interrupted
+}
+
+// losses lists what the run lost beyond what its policy sheds by design:
+// events a sink failed, a sink that wrote nothing of what it accepted,
+// and engine errors. (Drops by policy, such as queue-full under
+// DropOldest, are the configuration's choice and are reported, not
+// failed.)
+func (r *result) losses() []string {
+	var out []string
+	for _, s := range r.Sinks {
+		if s.Failed > 0 {
+			out = append(out, fmt.Sprintf("sink %s: %d events failed", s.Name, s.Failed))
+		}
+		if s.Accepted > 0 && s.Written == 0 {
+			out = append(out, fmt.Sprintf("sink %s: wrote none of %d events", s.Name, s.Accepted))
+		}
+	}
+	if r.EngineErrors > 0 {
+		out = append(out, fmt.Sprintf("%d engine errors", r.EngineErrors))
+	}
+	return out
 }
 
 // reportConfig is the configuration a run used.
@@ -157,8 +190,9 @@ type reportConfig struct {
 // sinkResult is one sink's accounting and its delivered throughput.
 type sinkResult struct {
 	shardlog.SinkStats
-	// Delivered is Written per second of wall time; BytesPerSecond the
-	// same for the encoded bytes.
+	// Delivered is Written per second of wall time; BytesPerSecond, the
+	// encoded bytes handed to Write per second (retried and failed writes
+	// included: the engine counts bytes per call, not per event written).
 	Delivered      float64 `json:"delivered_per_s"`
 	BytesPerSecond float64 `json:"bytes_per_s"`
 }
@@ -218,6 +252,7 @@ func newResult(c config, eng *shardlog.Engine, w *workload, rep shardlog.Report,
 	if len(r.Mismatches) > 0 {
 		r.Accounting = "mismatch"
 	}
+	r.Losses = r.losses()
 	return r
 }
 
@@ -292,7 +327,7 @@ func (r *result) writeText(w io.Writer) error {
 	for _, s := range r.Sinks {
 		fmt.Fprintf(tw, "\nsink %s\n", s.Name)
 		fmt.Fprintf(tw, "  accepted\t%d\t\n", s.Accepted)
-		fmt.Fprintf(tw, "  written\t%d\tdelivered %s, %s\n", s.Written, perSecond(s.Delivered), fmtBytesPerSecond(s.BytesPerSecond))
+		fmt.Fprintf(tw, "  written\t%d\tdelivered %s; %s handed to Write (retries and failed writes included)\n", s.Written, perSecond(s.Delivered), fmtBytesPerSecond(s.BytesPerSecond))
 		fmt.Fprintf(tw, "  dropped\t%d\t%s\n", s.Dropped.Total(), dropReasons(s.Dropped))
 		fmt.Fprintf(tw, "  failed\t%d\t\n", s.Failed)
 		fmt.Fprintf(tw, "  pending\t%d\t\n", s.Pending)
@@ -333,6 +368,15 @@ func (r *result) writeText(w io.Writer) error {
 	} else {
 		b.WriteString("accounting: MISMATCH\n")
 		for _, m := range r.Mismatches {
+			fmt.Fprintf(&b, "  %s\n", m)
+		}
+	}
+	if r.Interrupted {
+		b.WriteString("run: INTERRUPTED before its end (the figures cover what ran)\n")
+	}
+	if len(r.Losses) > 0 {
+		b.WriteString("run: FAILED\n")
+		for _, m := range r.Losses {
 			fmt.Fprintf(&b, "  %s\n", m)
 		}
 	}

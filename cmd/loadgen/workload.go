@@ -152,7 +152,8 @@ func (w *workload) offset(g int) float64 {
 
 // run generates the load for d from start, and returns when every
 // goroutine has stopped. When ctx is done the goroutines stop early; ctx
-// also bounds the wait of a call under the Block policy.
+// also bounds the wait of a call under the Block policy (the engine is
+// built WithContextBoundsWait).
 func (w *workload) run(ctx context.Context, start time.Time, d time.Duration) {
 	end := start.Add(d)
 	for g := range w.workers {
@@ -185,8 +186,8 @@ func (w *workload) openLoop(ctx context.Context, g int, start, end time.Time) {
 	offset := w.offset(g)
 	for k := range wk.scheduled {
 		due := start.Add(time.Duration(offset + float64(k)*w.interval))
-		now := waitUntil(due)
-		if now.After(cutoff) || isDone(done) {
+		now, ok := waitUntil(due, done)
+		if !ok || now.After(cutoff) {
 			return
 		}
 		lvl, msg := w.event(fields, g, k)
@@ -227,16 +228,24 @@ func (w *workload) event(fields []shardlog.Field, g int, k uint64) (shardlog.Lev
 	return levelOf(k + 1)
 }
 
-// waitUntil returns once the clock has reached t, with the time it read.
-func waitUntil(t time.Time) time.Time {
+// waitUntil returns once the clock has reached t, with the time it read,
+// or false as soon as done is closed (an interrupt is not held up by a
+// long interval at a low rate).
+func waitUntil(t time.Time, done <-chan struct{}) (time.Time, bool) {
 	for {
 		now := time.Now()
 		ahead := t.Sub(now)
 		switch {
 		case ahead <= 0:
-			return now
+			return now, !isDone(done)
 		case ahead > spinBelow:
-			time.Sleep(ahead - spinBelow)
+			timer := time.NewTimer(ahead - spinBelow)
+			select {
+			case <-timer.C:
+			case <-done:
+				timer.Stop()
+				return now, false
+			}
 		default:
 			runtime.Gosched()
 		}
