@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strings"
 	"time"
@@ -19,6 +20,50 @@ type format struct {
 	// took reads the "took" field as the logger writes it, and fails
 	// on any other JSON type.
 	took func(v any) (time.Duration, error)
+	// when reads the time as the logger writes it, and fails on any
+	// other form or resolution.
+	when func(v any) (time.Time, error)
+}
+
+// The times as each logger writes them.
+
+// rfc3339Nanos: RFC 3339 with a fraction of a second (slog, shardlog).
+func rfc3339Nanos(v any) (time.Time, error) {
+	s, ok := v.(string)
+	if !ok || !strings.Contains(s, ".") {
+		return time.Time{}, fmt.Errorf("%v (%T) is not an RFC 3339 time with a fraction of a second", v, v)
+	}
+	return time.Parse(time.RFC3339Nano, s)
+}
+
+// rfc3339Seconds: RFC 3339 to the second (zerolog's default).
+func rfc3339Seconds(v any) (time.Time, error) {
+	s, ok := v.(string)
+	if !ok {
+		return time.Time{}, fmt.Errorf("%v (%T) is not a string", v, v)
+	}
+	return time.Parse(time.RFC3339, s)
+}
+
+// epochSecondsFloat: seconds since 1970 as a number with a fraction
+// (zap's production encoder config).
+func epochSecondsFloat(v any) (time.Time, error) {
+	f, err := float(v)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if f == math.Trunc(f) {
+		return time.Time{}, fmt.Errorf("%v has no fraction of a second", v)
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)), nil
+}
+
+// plausible reports whether t can be a time a logger wrote now: after
+// 2020 and not ahead of the clock by a day (zero, 1970, or a garbage
+// year are not).
+func plausible(t time.Time) bool {
+	return t.Year() >= 2020 && t.Before(time.Now().Add(24*time.Hour))
 }
 
 // The durations as each logger documents it writes them. v comes from a
@@ -67,6 +112,32 @@ func integer(v any) (int64, error) {
 	return n.Int64() // fails on a fraction or an exponent
 }
 
+// duplicateKey reports a member name given twice in the top-level object
+// of line (a map keeps only the last of them).
+func duplicateKey(line []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", false
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		k, _ := t.(string)
+		if seen[k] {
+			return k, true
+		}
+		seen[k] = true
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return "", false
+		}
+	}
+	return "", false
+}
+
 // checkEvent reads one line written by a logger of format f and returns
 // its bytes field. It fails unless the line is exactly one JSON object
 // holding the time, the level (info), the message and the five fields
@@ -78,8 +149,20 @@ func checkEvent(f format, line []byte) (int64, error) {
 	if err := dec.Decode(&obj); err != nil {
 		return 0, fmt.Errorf("not JSON: %w", err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return 0, errors.New("more than one JSON value on the line")
+	}
+	if k, dup := duplicateKey(line); dup {
+		return 0, fmt.Errorf("member %q given twice", k)
+	}
+	if f.when != nil {
+		t, err := f.when(obj[f.timeKey])
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", f.timeKey, err)
+		}
+		if !plausible(t) {
+			return 0, fmt.Errorf("%s = %v: not a time written now", f.timeKey, t)
+		}
 	}
 	want := []string{f.timeKey, f.levelKey, f.msgKey, "method", "status", "took", "bytes", "cached"}
 	for _, k := range want {

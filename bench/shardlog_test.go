@@ -11,7 +11,7 @@ import (
 // durations as strings in time.Duration's form ("1.5ms").
 var shardlogFormat = format{
 	timeKey: "time", levelKey: "level", level: "INFO", msgKey: "msg",
-	took: durationString,
+	took: durationString, when: rfc3339Nanos,
 }
 
 // shardlogTimeout bounds a Block call's wait, Flush and Shutdown. It is

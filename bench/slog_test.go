@@ -18,6 +18,7 @@ var slogPeer = peer{
 	format: format{
 		timeKey: "time", levelKey: "level", level: "INFO", msgKey: "msg",
 		took: nanosInt, // slog writes a time.Duration as integer nanoseconds
+		when: rfc3339Nanos,
 	},
 	build: newSlog,
 }

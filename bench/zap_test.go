@@ -19,6 +19,7 @@ var zapPeer = peer{
 	format: format{
 		timeKey: "ts", levelKey: "level", level: "info", msgKey: "msg",
 		took: secondsFloat, // zapcore.SecondsDurationEncoder
+		when: epochSecondsFloat, // zapcore.EpochTimeEncoder
 	},
 	build: newZap,
 }

@@ -13,7 +13,7 @@ import (
 // (zerolog.DurationFieldUnit, zerolog.DurationFieldInteger).
 var zerologFormat = format{
 	timeKey: "time", levelKey: "level", level: "info", msgKey: "message",
-	took: millisFloat,
+	took: millisFloat, when: rfc3339Seconds,
 }
 
 // zerologPeer is zerolog writing synchronously: zerolog.New(w) with a
