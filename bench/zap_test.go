@@ -18,7 +18,7 @@ var zapPeer = peer{
 	exactLoss: true,
 	format: format{
 		timeKey: "ts", levelKey: "level", level: "info", msgKey: "msg",
-		took: secondsFloat, // zapcore.SecondsDurationEncoder
+		took: secondsFloat,      // zapcore.SecondsDurationEncoder
 		when: epochSecondsFloat, // zapcore.EpochTimeEncoder
 	},
 	build: newZap,
