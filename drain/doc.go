@@ -41,6 +41,11 @@
 // ("still running" in Report.String). Stages after an abandoned one are
 // skipped. Stages after the deadline still run, with the done context, as
 // long as the overrun lasts, so that a late stage can close what it can.
+// A stage marked Always (one that does not wait, such as closing intake)
+// runs even when the overrun ran out before its turn, with an overrun of
+// its own, unless a stage before it is still running. A failed read of
+// the accounting (WithAccounting) sets Report.AccountingFailed: Clean is
+// then false, since what the drain lost is unknown.
 //
 // # Idempotence
 //
