@@ -108,20 +108,7 @@ func TestAccounting(t *testing.T) {
 	for _, p := range peers {
 		t.Run(p.name, func(t *testing.T) {
 			s := newSubject(t, p, true)
-			var wg sync.WaitGroup
-			for g := range goroutines {
-				wg.Go(func() {
-					for k := range per {
-						s.log(g*per + k)
-					}
-				})
-			}
-			wg.Wait()
-			if err := s.deliver(); err != nil {
-				t.Fatal(err)
-			}
-			delivered, lost := s.delivered(), s.lost()
-			t.Logf("attempted %d, delivered %d, reported lost %d", attempted, delivered, lost)
+			delivered, lost := logConcurrently(t, s, goroutines, per)
 			switch {
 			case delivered > attempted:
 				t.Errorf("delivered %d of %d events", delivered, attempted)
@@ -182,20 +169,7 @@ func TestShardlogAccountingUnderLoss(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.close()
-			var wg sync.WaitGroup
-			for g := range goroutines {
-				wg.Go(func() {
-					for k := range per {
-						s.log(g*per + k)
-					}
-				})
-			}
-			wg.Wait()
-			if err := s.deliver(); err != nil {
-				t.Fatal(err)
-			}
-			delivered, lost := s.delivered(), s.lost()
-			t.Logf("attempted %d, delivered %d, reported lost %d", attempted, delivered, lost)
+			delivered, lost := logConcurrently(t, s, goroutines, per)
 			if lost == 0 {
 				t.Fatalf("nothing lost: the load does not test the loss report")
 			}
@@ -204,4 +178,26 @@ func TestShardlogAccountingUnderLoss(t *testing.T) {
 			}
 		})
 	}
+}
+
+// logConcurrently logs goroutines × per events through s from as many
+// goroutines (bytes = goroutine × per + k), delivers, and returns what s
+// counts delivered and lost.
+func logConcurrently(t *testing.T, s *subject, goroutines, per int) (delivered, lost int64) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			for k := range per {
+				s.log(g*per + k)
+			}
+		})
+	}
+	wg.Wait()
+	if err := s.deliver(); err != nil {
+		t.Fatal(err)
+	}
+	delivered, lost = s.delivered(), s.lost()
+	t.Logf("attempted %d, delivered %d, reported lost %d", goroutines*per, delivered, lost)
+	return delivered, lost
 }
