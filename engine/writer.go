@@ -503,18 +503,24 @@ func (w *sinkWriter) enterCall() bool {
 func (w *sinkWriter) leaveCall() { w.inCall.Store(false) }
 
 // hungInCall reports whether the writer has been inside one sink call
-// for longer than twice stallAfter and than sixteen of its usual calls
+// for longer than hungAfter and than sixteen of its usual calls
 // (writeAvg): a sink that has hung, as opposed to one whose calls are
 // slow but complete (a 2ms write took over 20ms now and then under the
-// race detector on 2 busy cores). A sink that never completed a call is
-// hung after 10ms.
+// race detector on 2 busy cores).
 func (w *sinkWriter) hungInCall() bool {
 	if !w.inCall.Load() {
 		return false
 	}
-	limit := max(2*int64(stallAfter), 16*w.writeAvg.Load())
+	limit := max(int64(hungAfter), 16*w.writeAvg.Load())
 	return w.e.mono()-w.callStart.Load() > limit
 }
+
+// hungAfter is the least time one sink call must last for shed to take
+// the sink for hung: half the default block timeout, so that the other
+// sinks' Block callers are not all timed out first, and ten times
+// stallAfter, so that a slow call of a working sink under a loaded
+// machine is not taken for a hang.
+const hungAfter = 10 * stallAfter
 
 // isSettled reports whether the writer has counted everything it held
 // (it finished, or gave up after Shutdown abandoned it).
