@@ -92,8 +92,17 @@ func TestShutdownCancelsAFlushInProgress(t *testing.T) {
 	t.Logf("Shutdown returned in %v: %v", time.Since(start), err)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	st := rep.Sinks[0]
-	require.False(t, st.Stuck, "the sink honours its context: the shutdown should cancel its Flush, not report it stuck: %+v", st)
-	require.Zero(t, st.Pending, "events held behind a cancelable Flush must be counted dropped{shutdown} by the time Shutdown returns: %+v", st)
+	t.Logf("at Shutdown's return: %+v", st)
+	// The writer gets 2ms (callGrace) to come back from the canceled
+	// Flush before Shutdown reports it stuck; on a loaded machine it may
+	// need longer, so the settled figures are read once it has (the bug
+	// left the Flush running, and the events pending, for good).
+	require.Eventually(t, func() bool {
+		s := e.Stats().Sinks[0]
+		return !s.Stuck && s.Pending == 0
+	}, 2*time.Second, time.Millisecond, "the shutdown canceled the sink's Flush: nothing stuck or pending")
+	st = e.Stats().Sinks[0]
+	require.Equal(t, uint64(n), st.Dropped.Shutdown, "%+v", st)
 }
 
 // Report.Sinks and Report.Drain agree on Stuck: a writer whose final

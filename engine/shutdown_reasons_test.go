@@ -50,7 +50,8 @@ func TestRetryCutByShutdownCountsShutdownNotFailed(t *testing.T) {
 			e.Logger().Info("held for a retry")
 			require.Eventually(t, func() bool { return sink.calls.Load() == 1 }, 5*time.Second, time.Millisecond)
 			// The writer now waits 10s to retry; the shutdown halts it.
-			rep, _ := e.Shutdown(context.Background(), s)
+			_, _ = e.Shutdown(context.Background(), s)
+			rep := settledStats(t, e)
 			st := rep.Sinks[0]
 			requireBalanced(t, rep)
 			require.Zero(t, st.Failed, "a retry the shutdown cut short is not a sink failure: %+v", st.Dropped)
