@@ -102,13 +102,7 @@ func (r Report) Lost() uint64 {
 
 func (a AccountReport) lost() uint64 { return a.dropped() + a.Failed + a.Pending }
 
-func (a AccountReport) dropped() uint64 {
-	var n uint64
-	for _, v := range a.Dropped {
-		n += v
-	}
-	return n
-}
+func (a AccountReport) dropped() uint64 { return sum(a.Dropped) }
 
 // Clean reports whether the drain did everything: no step failed,
 // panicked, timed out, was abandoned or skipped, the deadline was not hit,
@@ -158,17 +152,11 @@ func (r Report) String() string {
 		b.WriteString("accounts:\n")
 		for _, a := range r.Accounts {
 			fmt.Fprintf(&b, "  %q: delivered %d, failed %d, dropped %d", a.Name, a.Delivered, a.Failed, a.dropped())
-			if len(a.Dropped) > 0 {
-				b.WriteString(" (")
-				for i, k := range slices.Sorted(maps.Keys(a.Dropped)) {
-					if i > 0 {
-						b.WriteString(", ")
-					}
-					fmt.Fprintf(&b, "%s %d", k, a.Dropped[k])
-				}
-				b.WriteString(")")
+			writeReasons(&b, a.Dropped)
+			if n := sum(a.Withheld); n > 0 {
+				fmt.Fprintf(&b, ", withheld %d", n)
+				writeReasons(&b, a.Withheld)
 			}
-			writeReasons(&b, ", withheld", a.Withheld)
 			fmt.Fprintf(&b, ", pending %d", a.Pending)
 			if a.Stuck {
 				b.WriteString(", stuck")
@@ -180,17 +168,13 @@ func (r Report) String() string {
 	return b.String()
 }
 
-// writeReasons writes ", withheld 3 (filtered 2, below-sink-level 1)",
-// or nothing when no reason counts.
-func writeReasons(b *strings.Builder, title string, m map[string]uint64) {
-	var total uint64
-	for _, v := range m {
-		total += v
-	}
-	if total == 0 {
+// writeReasons writes " (filtered 2, below-sink-level 1)": the reasons
+// of m in order, or nothing when m has none.
+func writeReasons(b *strings.Builder, m map[string]uint64) {
+	if len(m) == 0 {
 		return
 	}
-	fmt.Fprintf(b, "%s %d (", title, total)
+	b.WriteString(" (")
 	for i, k := range slices.Sorted(maps.Keys(m)) {
 		if i > 0 {
 			b.WriteString(", ")
@@ -198,6 +182,15 @@ func writeReasons(b *strings.Builder, title string, m map[string]uint64) {
 		fmt.Fprintf(b, "%s %d", k, m[k])
 	}
 	b.WriteString(")")
+}
+
+// sum is the total of m's counts.
+func sum(m map[string]uint64) uint64 {
+	var n uint64
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
 
 func writeSteps(b *strings.Builder, title string, steps []Step) {

@@ -330,11 +330,7 @@ const maxUpFront = ring.MaxSlotBytes
 func (e *Engine) upFrontBytes() (rings, lanes uint64) {
 	shards := uint64(e.cfg.shards)
 	rings = shards * uint64(e.cfg.capacity) * ring.SlotBytes[core.Event]()
-	laneSlots := uint64(1)
-	for laneSlots < uint64(e.cfg.laneDepth) {
-		laneSlots <<= 1
-	}
-	lanes = shards * uint64(len(e.cfg.sinks)) * laneSlots * uint64(unsafe.Sizeof(laneSlot{}))
+	lanes = shards * uint64(len(e.cfg.sinks)) * uint64(laneSlots(e.cfg.laneDepth)) * uint64(unsafe.Sizeof(laneSlot{}))
 	return rings, lanes
 }
 

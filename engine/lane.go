@@ -40,11 +40,18 @@ type laneSlot struct {
 }
 
 func newLane(depth int) *lane {
+	n := laneSlots(depth)
+	return &lane{slots: make([]laneSlot, n), mask: uint64(n - 1)}
+}
+
+// laneSlots is the slots a lane of depth batches has: depth rounded up to
+// a power of two (New checks what the lanes allocate with it).
+func laneSlots(depth int) int {
 	n := 1
 	for n < depth {
 		n <<= 1
 	}
-	return &lane{slots: make([]laneSlot, n), mask: uint64(n - 1)}
+	return n
 }
 
 // push adds b with watermark wm; false when the lane holds depth batches

@@ -49,8 +49,9 @@ type sinkWriter struct {
 	// its accounting, and never waits on a hung sink.
 	abandoned atomic.Bool
 	inCall    atomic.Bool
-	// callStart is when the current Write began (e.mono()), for shed to
-	// tell a sink that has hung with Block events from one still writing.
+	// callStart is when the last Write attempt began (e.mono()), for shed
+	// to tell a sink that has hung with Block events from one still
+	// writing; writeOnce's own clock reading.
 	callStart atomic.Int64
 	// writeAvg is a moving average of the Write calls' durations (ns),
 	// updated by the writer alone (writeOnce).
@@ -547,7 +548,6 @@ func (w *sinkWriter) write() {
 		return
 	}
 	defer w.leaveCall()
-	w.callStart.Store(w.e.mono())
 	ticket, ok := w.admit()
 	if !ok {
 		clear(w.entries)
@@ -583,7 +583,7 @@ func (w *sinkWriter) write() {
 		// Not tried: dropped for this sink, not a failure of it.
 		w.counters.dropped[NotAttempted].Add(uint64(rest))
 		err = nil
-	case out.halted || (w.discarding.Load() || w.abandoned.Load()) && errors.Is(err, context.Canceled):
+	case out.halted || w.canceledByShutdown(err):
 		// The shutdown cut the call short (Immediate, or its deadline
 		// passed) or ended the wait for its retry: what it did not write
 		// is lost to the shutdown, like the rest of the queue, not a
@@ -623,9 +623,10 @@ func (w *sinkWriter) writeOnce(ticket breaker.Ticket) (n int, err error) {
 	for _, en := range w.entries {
 		nbytes += len(en.Line)
 	}
-	start := time.Now()
+	start := w.e.mono()
+	w.callStart.Store(start)
 	n, late, err := w.safeWrite(w.sink, w.entries)
-	took := time.Since(start)
+	took := time.Duration(w.e.mono() - start)
 	if w.lagging.Load() {
 		// A write completed: the sink works again, so Block batches pace
 		// to it again (flusher.push), even with a backlog queued; left
